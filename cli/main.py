@@ -1,0 +1,76 @@
+"""The `easel` command: set-up, data, users, audit; later issues add scoring, campaigns, jobs."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+import typer
+
+from cli import context
+from core import audit, users
+from core.db import session_scope
+from core.errors import EaselError
+
+app = typer.Typer(
+    help="Easel: inventory-aware retention for art-and-craft marketplaces.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(help="Manage the people who sign in to the console.", no_args_is_help=True)
+audit_app = typer.Typer(help="Read and check the audit trail.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def init() -> None:
+    """Create the database or upgrade it to the newest schema (safe to run again)."""
+    context.engine()
+    typer.echo(f"Database ready at {context.settings().url}")
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="The sign-in name."),
+    role: str = typer.Option(..., "--role", help="planner, support, manager or admin."),
+    as_user: str = typer.Option(None, "--as", help="The admin who adds the account."),
+) -> None:
+    """Add an account. The password comes from EASEL_PASSWORD or a prompt, never an argument."""
+    password = os.environ.get("EASEL_PASSWORD") or getpass.getpass(f"Password for {username}: ")
+    try:
+        with session_scope(context.engine()) as session:
+            users.add_user(
+                session,
+                actor=context.actor(as_user),
+                username=username,
+                role=role,
+                password=password,
+                now=context.now(),
+            )
+    except EaselError as error:
+        context.fail(str(error))
+    typer.echo(f"Added {username} as {role}.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts with their roles."""
+    with session_scope(context.engine()) as session:
+        for user in users.list_users(session):
+            state = "active" if user.active else "disabled"
+            typer.echo(f"{user.username:<20} {user.role:<10} {state}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; names the first edited, deleted or reordered event."""
+    with session_scope(context.engine()) as session:
+        report = audit.verify(session)
+    if not report.ok:
+        context.fail(report.describe(), code=2)
+    typer.echo(report.describe())
+
+
+if __name__ == "__main__":
+    app()

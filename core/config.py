@@ -1,0 +1,33 @@
+"""Settings from the environment, built once at the edge and passed down as values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Easel reads from the environment.
+
+    `DATABASE_URL` is read as is; every other setting has the prefix `EASEL_`
+    (e.g. `EASEL_DATA_DIR`). See docs/settings.md.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EASEL_", extra="ignore")
+
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "EASEL_DATABASE_URL")
+    )
+    data_dir: Path = Path("data")
+    sqlite_busy_timeout_ms: int = 30_000
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+
+    @property
+    def url(self) -> str:
+        """The URL to connect to: DATABASE_URL, else a SQLite file under the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'easel.db').as_posix()}"
