@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 # Importing the modules registers their tables on SQLModel.metadata.
-from core import audit, jobruns, tables, users  # noqa: F401
+from core import audit, jobruns, scores, tables, users  # noqa: F401
 
 metadata = SQLModel.metadata
 MIGRATIONS = Path(__file__).parent / "migrations"
