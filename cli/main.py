@@ -7,6 +7,7 @@ import os
 
 import typer
 
+from cli import campaigns as campaigns_cli
 from cli import context
 from core import audit, users
 from core.db import session_scope
@@ -21,6 +22,7 @@ users_app = typer.Typer(help="Manage the people who sign in to the console.", no
 audit_app = typer.Typer(help="Read and check the audit trail.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+campaigns_cli.register(app)
 
 
 @app.command()

@@ -11,7 +11,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 # Importing the modules registers their tables on SQLModel.metadata.
-from core import audit, jobruns, scores, tables, users  # noqa: F401
+from core import (  # noqa: F401
+    audit,
+    jobruns,
+    pauses,
+    scores,
+    tables,
+    users,
+)
 
 metadata = SQLModel.metadata
 MIGRATIONS = Path(__file__).parent / "migrations"
