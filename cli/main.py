@@ -32,6 +32,20 @@ def init() -> None:
     typer.echo(f"Database ready at {context.settings().url}")
 
 
+@app.command()
+def scheduler() -> None:
+    """Run the background scheduler process (blocks; one per deployment)."""
+    import logging
+
+    from jobs import scheduler as scheduler_process
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    context.engine()
+    scheduler_process.run(context.settings().url)
+
+
 @users_app.command("add")
 def users_add(
     username: str = typer.Argument(..., help="The sign-in name."),

@@ -76,7 +76,9 @@ def record(
     if session.get_bind().dialect.name == "postgresql":
         # Serialise writers of the chain; released at the end of the transaction.
         session.exec(text("SELECT pg_advisory_xact_lock(727001)"))  # type: ignore[call-overload]
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    last = session.exec(
+        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
+    ).first()
     prev_hash = last or GENESIS
     event = AuditEvent(
         at=now.astimezone(UTC),
@@ -114,17 +116,52 @@ def verify(session: Session, *, batch_size: int = 5_000) -> ChainReport:
     """Walk the chain in order and name the first event that does not fit."""
     prev_hash = GENESIS
     checked = 0
-    statement = select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(yield_per=batch_size)
-    for event in session.exec(statement):
-        if event.prev_hash != prev_hash:
-            return ChainReport(
-                False,
-                checked,
-                event.id,
-                "it does not follow the event before it (an event was deleted, inserted or moved)",
-            )
-        if _digest(prev_hash, event) != event.hash:
-            return ChainReport(False, checked, event.id, "its contents were changed after it was written")
-        prev_hash = event.hash
-        checked += 1
+    statement = (
+        select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(yield_per=batch_size)
+    )
+    result = session.exec(statement)
+    try:
+        for event in result:
+            if event.prev_hash != prev_hash:
+                return ChainReport(
+                    False,
+                    checked,
+                    event.id,
+                    "it does not follow the event before it (an event was deleted, inserted or moved)",
+                )
+            if _digest(prev_hash, event) != event.hash:
+                return ChainReport(
+                    False, checked, event.id, "its contents were changed after it was written"
+                )
+            prev_hash = event.hash
+            checked += 1
+    finally:
+        result.close()
     return ChainReport(True, checked)
+
+
+def search(
+    session: Session,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[AuditEvent]:
+    """Events matching the filters, newest first, one page at a time."""
+    statement = select(AuditEvent)
+    if actor:
+        statement = statement.where(AuditEvent.actor == actor)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if entity_type:
+        statement = statement.where(AuditEvent.entity_type == entity_type)
+    if since:
+        statement = statement.where(col(AuditEvent.at) >= since)
+    if until:
+        statement = statement.where(col(AuditEvent.at) < until)
+    statement = statement.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit)
+    return list(session.exec(statement))

@@ -33,7 +33,9 @@ class Permission(StrEnum):
 P = Permission
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.PLANNER: frozenset({P.VIEW_CUSTOMERS, P.APPROVE_CAMPAIGNS, P.OVERRIDE_OFFERS, P.PAUSE_OFFERS}),
+    Role.PLANNER: frozenset(
+        {P.VIEW_CUSTOMERS, P.APPROVE_CAMPAIGNS, P.OVERRIDE_OFFERS, P.PAUSE_OFFERS}
+    ),
     Role.SUPPORT: frozenset({P.VIEW_CUSTOMERS, P.PAUSE_OFFERS, P.OVERRIDE_OFFERS}),
     Role.MANAGER: frozenset(
         {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -72,7 +73,9 @@ def add_user(
     return user
 
 
-def set_role(session: Session, *, actor: Actor, username: str, role: str, reason: str, now: datetime) -> User:
+def set_role(
+    session: Session, *, actor: Actor, username: str, role: str, reason: str, now: datetime
+) -> User:
     """Change a person's role."""
     require(actor, Permission.MANAGE_USERS)
     if role not in {r.value for r in LOGIN_ROLES}:
@@ -82,8 +85,15 @@ def set_role(session: Session, *, actor: Actor, username: str, role: str, reason
     user.role = role
     session.add(user)
     audit.record(
-        session, actor=actor, action="user.set_role", entity_type="user", entity_id=username,
-        before=before, after={"role": role}, reason=reason, now=now,
+        session,
+        actor=actor,
+        action="user.set_role",
+        entity_type="user",
+        entity_id=username,
+        before=before,
+        after={"role": role},
+        reason=reason,
+        now=now,
     )
     return user
 
@@ -99,8 +109,12 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(User.username)))
 
 
-class LoginFailed(InvalidInput):
-    """Wrong name or password, or the account is locked."""
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in attempt: the user, or a message saying why not."""
+
+    user: User | None
+    message: str | None = None
 
 
 def authenticate(
@@ -111,19 +125,21 @@ def authenticate(
     now: datetime,
     max_failures: int = 5,
     lockout: timedelta = timedelta(minutes=15),
-) -> User:
+) -> SignIn:
     """Check a password; repeated failures lock the account for a while (audited).
 
-    The caller commits even when this raises, so that the failure count is kept.
+    Never raises for a wrong password: the caller commits either way, so that the count of
+    failures is kept.
     """
     user = session.exec(select(User).where(User.username == username.strip())).first()
-    generic = LoginFailed("Unknown user name or wrong password.")
+    refused = SignIn(None, "Unknown user name or wrong password.")
     if user is None or not user.active:
-        raise generic
+        return refused
     if user.locked_until is not None and user.locked_until > now:
-        raise LoginFailed(
+        return SignIn(
+            None,
             f"This account is locked after repeated failed sign-ins until "
-            f"{user.locked_until:%H:%M} UTC."
+            f"{user.locked_until:%H:%M} UTC.",
         )
     try:
         _hasher.verify(user.password_hash, password)
@@ -134,17 +150,17 @@ def authenticate(
             user.failed_logins = 0
             audit.record(
                 session,
-                actor=Actor(user.username, Role(user.role)),
+                actor=user.as_actor(),
                 action="user.locked",
                 entity_type="user",
                 entity_id=user.username,
                 after={"locked_until": user.locked_until},
-                reason=f"{max_failures} failed sign-ins",
+                reason=f"{max_failures} failed sign-ins in a row",
                 now=now,
             )
         session.add(user)
-        raise generic from None
+        return refused
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
-    return user
+    return SignIn(user)

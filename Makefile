@@ -1,0 +1,47 @@
+# The README's commands. Each creates the virtual environment on first use.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+PORT ?= 8501
+DEMO_CUSTOMERS ?= 10000
+DEMO_SEED ?= 7
+DATA_DIR ?= data
+
+.PHONY: demo test check lint format bench console scheduler clean
+
+$(BIN)/easel: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+## make demo: build the demo marketplace (once), start the scheduler and the console
+demo: $(BIN)/easel
+	$(BIN)/easel init
+	@if [ ! -f $(DATA_DIR)/demo-logins.txt ]; then \
+		$(BIN)/easel demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED); fi
+	@echo ""
+	@echo "Easel console: http://localhost:$(PORT)"
+	@echo "Demo logins (also in $(DATA_DIR)/demo-logins.txt):"
+	@cat $(DATA_DIR)/demo-logins.txt
+	@echo ""
+	@trap 'kill $$scheduler_pid 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/easel scheduler & scheduler_pid=$$!; \
+		$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+## make test: lint, then the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
+test: $(BIN)/easel
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -m "not slow"
+
+check: test
+
+format: $(BIN)/easel
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(BIN)/easel
+	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

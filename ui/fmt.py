@@ -1,0 +1,15 @@
+"""Formatting numbers for people."""
+
+from __future__ import annotations
+
+
+def count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.0f}"
