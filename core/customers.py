@@ -1,0 +1,220 @@
+"""Customers as the console sees them: the at-risk list (paged in SQL) and one customer's story."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, exists, func
+from sqlmodel import Session, col, select
+
+from core.scores import CustomerScore
+from core.tables import Customer, Order, OrderLine, Product, SupportTicket, SurveyResponse
+
+SORTS = {
+    "value at risk": col(CustomerScore.value_at_risk).desc(),
+    "churn probability": col(CustomerScore.churn_probability).desc(),
+    "expected value": col(CustomerScore.expected_value).desc(),
+}
+
+
+@dataclass(frozen=True)
+class AtRiskFilter:
+    """What a planner narrows the list by; empty means no restriction."""
+
+    risk_bands: tuple[str, ...] = ("high", "medium")
+    min_expected_value: float = 0.0
+    region: str | None = None
+    category: str | None = None
+    delayed_within_days: int | None = None  # only customers with a late order this recent
+    search: str | None = None  # a customer id or the start of one
+
+
+@dataclass(frozen=True)
+class AtRiskPage:
+    rows: pd.DataFrame
+    total: int
+    as_of: date | None
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def latest_as_of(session: Session) -> date | None:
+    """The date of the newest scores, or None before the first scoring."""
+    return session.exec(select(func.max(CustomerScore.as_of))).one()
+
+
+def _conditions(filters: AtRiskFilter, as_of: date, today: date) -> list:
+    conditions = [CustomerScore.as_of == as_of]
+    if filters.risk_bands:
+        conditions.append(col(CustomerScore.risk_band).in_(filters.risk_bands))
+    if filters.min_expected_value:
+        conditions.append(col(CustomerScore.expected_value) >= filters.min_expected_value)
+    if filters.region:
+        conditions.append(col(Customer.region) == filters.region)
+    if filters.search:
+        conditions.append(col(CustomerScore.customer_id).startswith(filters.search.strip()))
+    if filters.category:
+        bought = (
+            select(OrderLine.order_id)
+            .join(Order, col(Order.order_id) == col(OrderLine.order_id))
+            .join(Product, col(Product.sku) == col(OrderLine.sku))
+            .where(
+                col(Order.customer_id) == col(CustomerScore.customer_id),
+                Product.category == filters.category,
+            )
+        )
+        conditions.append(exists(bought))
+    if filters.delayed_within_days:
+        since = today - timedelta(days=filters.delayed_within_days)
+        late = select(Order.order_id).where(
+            col(Order.customer_id) == col(CustomerScore.customer_id),
+            col(Order.ordered_date) >= since,
+            col(Order.delivered_date) > col(Order.promised_date),
+        )
+        conditions.append(exists(late))
+    return conditions
+
+
+def at_risk(
+    session: Session,
+    *,
+    filters: AtRiskFilter,
+    today: date,
+    sort: str = "value at risk",
+    page: int = 1,
+    page_size: int = 50,
+) -> AtRiskPage:
+    """One page of scored customers matching the filters, sorted in SQL."""
+    as_of = latest_as_of(session)
+    columns = [
+        "customer_id",
+        "name",
+        "region",
+        "churn_probability",
+        "risk_band",
+        "expected_value",
+        "value_at_risk",
+        "reasons",
+    ]
+    if as_of is None:
+        return AtRiskPage(pd.DataFrame(columns=columns), 0, None, 1, page_size)
+    where = and_(*_conditions(filters, as_of, today))
+    joined = select(CustomerScore, Customer).join(
+        Customer, col(Customer.customer_id) == col(CustomerScore.customer_id)
+    )
+    total = session.exec(
+        select(func.count())
+        .select_from(CustomerScore)
+        .join(Customer, col(Customer.customer_id) == col(CustomerScore.customer_id))
+        .where(where)
+    ).one()
+    page = max(1, page)
+    statement = (
+        joined.where(where)
+        .order_by(SORTS[sort], col(CustomerScore.customer_id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = [
+        {
+            "customer_id": score.customer_id,
+            "name": customer.name,
+            "region": customer.region,
+            "churn_probability": score.churn_probability,
+            "risk_band": score.risk_band,
+            "expected_value": score.expected_value,
+            "value_at_risk": score.value_at_risk,
+            "reasons": "; ".join(reason_list(score.reasons)),
+        }
+        for score, customer in session.exec(statement)
+    ]
+    return AtRiskPage(pd.DataFrame(rows, columns=columns), total, as_of, page, page_size)
+
+
+def reason_list(raw: str | None) -> list[str]:
+    """Reasons are stored as a JSON list of sentences."""
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return [raw]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+@dataclass(frozen=True)
+class CustomerStory:
+    """What a planner reads before changing someone's offer."""
+
+    customer: Customer
+    score: CustomerScore | None
+    orders: pd.DataFrame  # ordered, promised, delivered, days late, status, amount
+    surveys: pd.DataFrame
+    tickets: pd.DataFrame
+    reasons: list[str] = field(default_factory=list)
+
+
+def story(session: Session, *, customer_id: str, limit_orders: int = 200) -> CustomerStory | None:
+    """One customer's orders, deliveries, surveys, complaints and current score."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    as_of = latest_as_of(session)
+    score = session.get(CustomerScore, (as_of, customer_id)) if as_of else None
+    orders = pd.DataFrame(
+        [
+            o.model_dump()
+            for o in session.exec(
+                select(Order)
+                .where(Order.customer_id == customer_id)
+                .order_by(col(Order.ordered_date).desc())
+                .limit(limit_orders)
+            )
+        ],
+        columns=list(Order.model_fields),
+    )
+    if not orders.empty:
+        late = pd.to_datetime(orders["delivered_date"]) - pd.to_datetime(orders["promised_date"])
+        orders["days_late"] = late.dt.days.clip(lower=0)
+    surveys = pd.DataFrame(
+        [
+            s.model_dump()
+            for s in session.exec(
+                select(SurveyResponse)
+                .where(SurveyResponse.customer_id == customer_id)
+                .order_by(col(SurveyResponse.responded_date))
+            )
+        ],
+        columns=list(SurveyResponse.model_fields),
+    )
+    tickets = pd.DataFrame(
+        [
+            t.model_dump()
+            for t in session.exec(
+                select(SupportTicket)
+                .where(SupportTicket.customer_id == customer_id)
+                .order_by(col(SupportTicket.opened_date))
+            )
+        ],
+        columns=list(SupportTicket.model_fields),
+    )
+    return CustomerStory(
+        customer, score, orders, surveys, tickets, reason_list(score.reasons if score else None)
+    )
+
+
+def regions(session: Session) -> list[str]:
+    return [
+        r for r in session.exec(select(Customer.region).distinct().order_by(Customer.region)) if r
+    ]
+
+
+def categories(session: Session) -> list[str]:
+    return list(session.exec(select(Product.category).distinct().order_by(Product.category)))
