@@ -1,0 +1,268 @@
+"""Import a CSV or Parquet file of one kind: read, check everything, then write it all in one go."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow
+from sqlalchemy.engine import Connection, Engine
+
+from core import audit
+from core.bulk import write_frame
+from core.contracts import CONTRACTS, IMPORT_TIME, Contract, contract_for
+from core.db import session_scope
+from core.import_checks import (
+    ImportRejected,
+    Problem,
+    Problems,
+    check_header,
+    check_references,
+    check_rows,
+    lookup,
+    parse_frame,
+)
+from core.roles import Actor, Permission, require
+from core.schema import metadata
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+# progress(rows_just_written, rows_to_write_in_all)
+Progress = Callable[[int, int], None]
+
+__all__ = ["ImportRejected", "ImportResult", "Problem", "import_file", "read_table"]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import wrote: rows in the file, rows new to the database, rows updated."""
+
+    kind: str
+    file: str
+    rows: int
+    inserted: int
+    updated: int
+    customers_created: int = 0  # transactions only
+
+    def describe(self) -> str:
+        text = f"{self.file}: {self.rows} {self.kind} rows, {self.inserted} new, {self.updated} updated"
+        if self.kind == "transactions":
+            text += f", {self.customers_created} customers created"
+        return text + "."
+
+
+def _rejected(path: Path, reason: str) -> ImportRejected:
+    return ImportRejected(path.name, [Problem(None, None, reason)], 1)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The file as a frame of raw values (CSV: all text); a readable rejection when it cannot be read."""
+    path = Path(path)
+    form = SUFFIXES.get(path.suffix.lower())
+    if form is None:
+        raise _rejected(
+            path, f"unsupported file type {path.suffix or '(none)'!r}; use .csv or .parquet"
+        )
+    if not path.is_file():
+        raise _rejected(path, "no such file")
+    try:
+        if form == "csv":
+            # keep_default_na=False: "NA" is a region, "null" a name; only empty cells are empty.
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise _rejected(path, "the file is empty (no header row)") from None
+    except UnicodeDecodeError:
+        raise _rejected(path, "the file is not UTF-8 text") from None
+    except (pd.errors.ParserError, pyarrow.ArrowException, OSError, ValueError) as error:
+        raise _rejected(path, f"the file could not be read: {error}") from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if frame.empty:
+        raise _rejected(path, "the file has no data rows")
+    return frame.reset_index(drop=True)
+
+
+def import_file(
+    engine: Engine,
+    *,
+    kind: str,
+    path: str | Path,
+    actor: Actor,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Check the whole file, then upsert it in one transaction with one audit event; or reject it."""
+    require(actor, Permission.IMPORT_DATA)
+    contract = contract_for(kind)
+    path = Path(path)
+    raw = read_table(path)
+    problems = Problems()
+    check_header(list(raw.columns), contract, problems)
+    if problems:
+        raise problems.reject(path.name)
+    frame = parse_frame(raw, contract, problems, now)
+    present = set(raw.columns)
+    del raw
+    if kind == "transactions":
+        frame = with_order_ids(frame)
+        present.add("order_id")
+    check_rows(frame, contract, problems)
+    with session_scope(engine) as session:
+        conn = session.connection()
+        check_references(conn, frame, contract, problems)
+        if problems:
+            raise problems.reject(path.name)
+        log.info("%s: %d %s rows valid, writing", path.name, len(frame), kind)
+        if kind == "transactions":
+            result = _write_transactions(conn, frame, path.name, now, progress)
+        else:
+            inserted, updated = _upsert(
+                conn, contract, frame, present, now, _counter(progress, len(frame))
+            )
+            result = ImportResult(kind, path.name, len(frame), inserted, updated)
+        after = {k: v for k, v in asdict(result).items() if k != "kind"}
+        if kind != "transactions":
+            del after["customers_created"]
+        audit.record(
+            session,
+            actor=actor,
+            action="data.import",
+            entity_type=kind,
+            entity_id=path.name,
+            after=after,
+            now=now,
+        )
+    return result
+
+
+def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda step: progress(step, total)
+
+
+def _upsert(
+    conn: Connection,
+    contract: Contract,
+    frame: pd.DataFrame,
+    present: set[str],
+    now: datetime,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, int]:
+    """Write the frame; a column absent from the file keeps its stored value on rows that exist."""
+    merged, exists = _complete(conn, contract, frame, present, now)
+    write_frame(conn, metadata.tables[contract.table], merged, update=True, progress=progress)
+    updated = int(exists.sum())
+    return len(merged) - updated, updated
+
+
+def _complete(
+    conn: Connection, contract: Contract, frame: pd.DataFrame, present: set[str], now: datetime
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Fill the columns the file left out: the stored value where the row exists, else the default."""
+    keys = list(contract.primary_key)
+    absent = [c for c in contract.columns if c.name not in present]
+    stored = lookup(
+        conn, contract.table, keys[0], frame[keys[0]], (*keys[1:], *(c.name for c in absent))
+    )
+    for key in keys:
+        stored[key] = stored[key].astype(frame[key].dtype)
+    stored["_stored"] = True
+    merged = frame.merge(stored, on=keys, how="left", suffixes=("", "_old"))
+    exists = merged["_stored"].fillna(False).astype(bool)
+    for column in absent:
+        default = now if column.default == IMPORT_TIME else column.default
+        stored_values = merged[column.name].astype(object)
+        merged[column.name] = stored_values.where(exists, default)
+    return _typed(merged[[c for c in contract.names if c in merged]], contract), exists
+
+
+DTYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean"}
+
+
+def _typed(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """Nullable dtypes per column, so that the writer gets fresh arrays and never plain objects."""
+    dtypes = {
+        c.name: DTYPES[c.type] for c in contract.columns if c.name in frame and c.type in DTYPES
+    }
+    return frame.astype(dtypes)
+
+
+def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give each transaction without order_id a stable one derived from its content.
+
+    The id hashes customer_id, date, amount and quantity with the row's occurrence among
+    identical rows, so two identical purchases stay two orders and a re-import of the same
+    rows finds the same ids (and updates instead of duplicating).
+    """
+    frame = frame.copy()
+    if "quantity" not in frame:
+        frame["quantity"] = pd.array([1] * len(frame), dtype="Int64")
+    content = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str),
+            "date": frame["date"].dt.strftime("%Y-%m-%d"),
+            "amount": frame["amount"].map(repr),
+            "quantity": frame["quantity"].astype(str),
+        }
+    )
+    occurrence = (
+        content.groupby(list(content.columns), sort=False, dropna=False).cumcount().astype(str)
+    )
+    text = content.agg("\x1f".join, axis=1) + "\x1f" + occurrence
+    derived = pd.Series(
+        ["tx-" + hashlib.sha1(t.encode(), usedforsecurity=False).hexdigest()[:20] for t in text],
+        index=frame.index,
+    )
+    given = (
+        frame["order_id"]
+        if "order_id" in frame
+        else pd.Series(None, index=frame.index, dtype=object)
+    )
+    frame["order_id"] = given.where(given.notna(), derived)
+    return frame
+
+
+def _write_transactions(
+    conn: Connection, frame: pd.DataFrame, file: str, now: datetime, progress: Progress | None
+) -> ImportResult:
+    """New customers, one order per row and one line per order without SKU."""
+    known = lookup(conn, "customers", "customer_id", frame["customer_id"])["customer_id"]
+    new = (
+        frame.loc[~frame["customer_id"].isin(known)]
+        .groupby("customer_id", sort=False)["date"]
+        .min()
+    )
+    defaults = {c.name: c.default for c in CONTRACTS["customers"].columns if c.default is not None}
+    customers = pd.DataFrame({"customer_id": new.index, "signup_date": new.to_numpy(), **defaults})
+    customers = _typed(customers, CONTRACTS["customers"])
+    orders = pd.DataFrame(
+        {
+            "order_id": frame["order_id"],
+            "customer_id": frame["customer_id"],
+            "ordered_date": frame["date"],
+            "amount": frame["amount"],
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "order_id": frame["order_id"],
+            "line_no": pd.array([1] * len(frame), dtype="Int64"),
+            "quantity": frame["quantity"],
+            "unit_price": frame["amount"] / frame["quantity"].astype(float),
+        }
+    )
+    total = len(customers) + len(orders) + len(lines)
+    step = _counter(progress, total)
+    write_frame(conn, metadata.tables["customers"], customers, update=False, progress=step)
+    inserted, updated = _upsert(conn, CONTRACTS["orders"], orders, set(orders.columns), now, step)
+    _upsert(conn, CONTRACTS["order_lines"], lines, set(lines.columns), now, step)
+    return ImportResult("transactions", file, len(frame), inserted, updated, len(customers))
