@@ -9,6 +9,7 @@ import typer
 
 from cli import campaigns as campaigns_cli
 from cli import context
+from cli import imports as imports_cli
 from core import audit, users
 from core.db import session_scope
 from core.errors import EaselError
@@ -23,6 +24,7 @@ audit_app = typer.Typer(help="Read and check the audit trail.", no_args_is_help=
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 campaigns_cli.register(app)
+app.command("import")(imports_cli.import_data)
 
 
 @app.command()
