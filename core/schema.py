@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 # Importing the modules registers their tables on SQLModel.metadata.
 from core import (  # noqa: F401
     audit,
+    campaign_config,
     jobruns,
     pauses,
     scores,
