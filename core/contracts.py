@@ -42,9 +42,10 @@ class Column:
         """The column's rules in words, for the documentation."""
         parts = []
         if not self.required:
-            parts.append(
-                "empty or absent: " + ("none" if self.default is None else str(self.default))
-            )
+            default = self.default
+            if isinstance(default, bool):
+                default = str(default).lower()
+            parts.append("default: " + ("empty" if default is None else str(default)))
         if self.minimum is not None and self.maximum is not None:
             parts.append(f"{self.minimum:g} to {self.maximum:g}")
         elif self.minimum is not None:
@@ -323,3 +324,77 @@ def contract_for(kind: str) -> Contract:
         return CONTRACTS[kind]
     except KeyError:
         raise InvalidInput(f"Unknown kind {kind!r}; known kinds: {', '.join(KINDS)}.") from None
+
+
+GENERAL_RULES = """\
+# Importing data
+
+`easel import KIND PATH [--as USER]` loads one file of one kind into the database. This page is
+generated from `core/contracts.py` (`python -m core.contracts > docs/import.md`); a test checks
+that it names every column of every kind.
+
+## General rules
+
+- **Files**: `.csv` (UTF-8, a BOM is allowed, comma-separated, one header row) or `.parquet`
+  (`.pq`); any other extension is refused. Column names are matched ignoring case and
+  surrounding spaces; values are trimmed, and an empty cell is "no value" (the text `NA` is
+  kept as text).
+- **Columns**: every required column must be present; a column the kind does not know is
+  refused (a misspelt optional column would otherwise be dropped without a word). Optional
+  columns may be left out.
+- **Types**: text; whole numbers; numbers (`.` as decimal point, no thousands separator);
+  true/false written `true`/`false`, `yes`/`no` or `1`/`0` (any case); dates as ISO
+  `YYYY-MM-DD`; date-times as ISO 8601 (without a zone they are taken as UTC). Choices are
+  matched ignoring case and stored in lower case.
+- **Dates that make no sense** are refused: before 1990-01-01, or more than 365 days after the
+  day of the import; and the order rules listed per kind (e.g. delivered before ordered).
+- **Keys**: a key repeated within the file is refused. A reference (e.g. an order's
+  `customer_id`) must name a row already in the database; import in this order: suppliers,
+  products, stock, inbound, customers, orders, order_lines, returns, tickets, surveys,
+  browsing.
+- **Row numbers** in messages count as a spreadsheet does: the header is row 1, the first data
+  row is row 2 (for Parquet too: its first record is row 2).
+- **All or nothing**: every row is checked before anything is written. A file with problems is
+  refused whole: the message lists the first 20 problems (row, column, reason) and the total
+  count, and the database is unchanged. A good file is written in one transaction with one
+  audit event (`data.import`).
+- **Upsert**: rows are matched on their key. A re-import of the same rows updates them and
+  never duplicates. An empty optional cell takes the default shown; an optional column left
+  out of the file keeps the stored value of rows that already exist (new rows get the default).
+- Who may import: the `admin` role (and the system's jobs).
+"""
+
+TRANSACTIONS_NOTE = """\
+`transactions` is a plain purchase log for a shop that has nothing else. Each row becomes one
+order (status `delivered`, ordered on `date`, paid `amount`) with one order line without SKU
+(`quantity`, unit price `amount / quantity`). Customers not yet known are created with
+`signup_date` = their first date in the file and the customers' defaults (consent as in the
+customers kind). When `order_id` is empty, it is derived: `tx-` and a hash of `customer_id`,
+`date`, `amount`, `quantity` and the row's occurrence among identical rows of the file, so two
+identical purchases on a day stay two orders and re-importing the same log updates instead of
+duplicating. Give `order_id` when the log may later be corrected (a changed amount makes a new
+derived id). An `order_id` may appear once per file. Negative amounts (refunds) are refused:
+import them as returns.
+"""
+
+
+def render_docs() -> str:
+    """docs/import.md: the general rules and a table per kind."""
+    parts = [GENERAL_RULES]
+    for contract in CONTRACTS.values():
+        table = f"table `{contract.table}`" if contract.table else "several tables"
+        parts.append(f"## `{contract.kind}` ({table})\n\n{contract.description}\n")
+        key = ", ".join(contract.primary_key)
+        parts.append(f"Key: `{key}`.\n")
+        parts.append("| column | type | required | rule |\n|---|---|---|---|")
+        for c in contract.columns:
+            required = "yes" if c.required else "no"
+            parts.append(f"| `{c.name}` | {TYPE_WORDS[c.type]} | {required} | {c.rule()} |")
+        parts.append("")
+        if contract.kind == "transactions":
+            parts.append(TRANSACTIONS_NOTE)
+    return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    print(render_docs(), end="")

@@ -209,7 +209,7 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     content = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype(str),
-            "date": frame["date"].dt.strftime("%Y-%m-%d"),
+            "date": frame["date"].dt.strftime("%Y-%m-%d").fillna(""),
             "amount": frame["amount"].map(repr),
             "quantity": frame["quantity"].astype(str),
         }
