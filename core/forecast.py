@@ -149,7 +149,8 @@ def coverage(
         frame["sku"].map(demand.set_index("sku")["daily_demand"]).fillna(0.0).astype(float)
     )
     if isinstance(send_date, pd.Series):
-        sends = pd.to_datetime(frame["sku"].map(send_date))
+        # reindex, not map: map trips over an empty Series of dates with string keys.
+        sends = pd.to_datetime(send_date.reindex(frame["sku"].to_numpy())).set_axis(frame.index)
         sends = sends.fillna(pd.Timestamp(as_of))
     else:
         sends = pd.Series(pd.Timestamp(send_date), index=frame.index)
@@ -199,7 +200,7 @@ def describe_coverage(row: pd.Series) -> str:
     )
     arrival = (
         f"next arrival {row.next_arrival:%Y-%m-%d} ({row.next_arrival_quantity} units)"
-        if isinstance(row.next_arrival, date)
+        if pd.notna(row.next_arrival)
         else "no inbound order"
     )
     return f"{row.available:.0f} units available, {cover}; lead time {row.lead_time_days} days; {arrival}"
