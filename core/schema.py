@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 from core import (  # noqa: F401
     audit,
     campaign_config,
+    campaigns,
     jobruns,
     pauses,
     scores,
