@@ -16,6 +16,7 @@ from core import (  # noqa: F401
     campaign_config,
     campaigns,
     jobruns,
+    model_versions,
     pauses,
     scores,
     tables,
