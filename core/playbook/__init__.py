@@ -1,0 +1,104 @@
+"""The customer-lifecycle playbook: one module per campaign type, each with its rule and message."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from core.campaign_config import CampaignConfig
+from core.playbook import (
+    cross_sell,
+    first_to_repeat,
+    loyalty,
+    on_the_brink,
+    replenishment,
+    service_recovery,
+    win_back,
+)
+from core.playbook.inputs import PlaybookInputs, build_facts, reasons_text
+
+__all__ = ["CAMPAIGNS", "PlaybookInputs", "build_facts", "candidates", "message_template"]
+
+CAMPAIGNS = {
+    module.NAME: module
+    for module in (
+        service_recovery,
+        replenishment,
+        on_the_brink,
+        win_back,
+        first_to_repeat,
+        cross_sell,
+        loyalty,
+    )
+}
+
+CANDIDATE_COLUMNS = [
+    "customer_id",
+    "campaign_type",
+    "sku",
+    "discount_pct",
+    "credit_amount",
+    "why_customer",
+]
+
+
+def message_template(campaign_type: str) -> str:
+    return CAMPAIGNS[campaign_type].MESSAGE
+
+
+def _eligible(name: str, inputs: PlaybookInputs, config: CampaignConfig) -> pd.DataFrame:
+    params = config.campaign(name)
+    if name == "on_the_brink":
+        return on_the_brink.eligible(
+            inputs, params, lapsed_after_days=config.win_back.min_days_since_last
+        )
+    return CAMPAIGNS[name].eligible(inputs, params)
+
+
+def _score_words(inputs: PlaybookInputs, customer_ids: pd.Series) -> pd.Series:
+    """'churn risk 64% (high), expected value 210: reasons' for customers with a score."""
+    scores = inputs.scores
+    if scores.empty:
+        return pd.Series("", index=customer_ids.index)
+    scores = scores.set_index("customer_id")
+    probability = customer_ids.map(scores["churn_probability"])
+    words = (
+        "; churn risk "
+        + (probability * 100).round().astype("Int64").astype(str)
+        + "% ("
+        + customer_ids.map(scores["risk_band"]).astype(str)
+        + "), expected value "
+        + customer_ids.map(scores["expected_value"]).round().astype("Int64").astype(str)
+    )
+    if "reasons" in scores:
+        reasons = customer_ids.map(reasons_text(scores["reasons"]))
+        words = words + (": " + reasons).where(reasons.fillna("") != "", "")
+    return words.where(probability.notna(), "").fillna("")
+
+
+def candidates(inputs: PlaybookInputs, config: CampaignConfig) -> pd.DataFrame:
+    """Every (customer, campaign) the rules allow, with the SKU, offer and why this customer.
+
+    A customer due a service recovery gets nothing else that week: never an upsell after a
+    late or cancelled order.
+    """
+    parts = []
+    for name in CAMPAIGNS:
+        if not config.campaign(name).enabled:
+            continue
+        frame = _eligible(name, inputs, config)
+        if frame.empty:
+            continue
+        frame = frame.assign(campaign_type=name)
+        parts.append(frame.reindex(columns=CANDIDATE_COLUMNS))
+    if not parts:
+        return pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    result = pd.concat(parts, ignore_index=True)
+    recovering = inputs.facts.loc[inputs.facts["late_order_id"].notna(), "customer_id"]
+    upsell = result["campaign_type"] != service_recovery.NAME
+    result = result[~(upsell & result["customer_id"].isin(recovering))]
+    result = result.drop_duplicates(["customer_id", "campaign_type"]).reset_index(drop=True)
+    result["sku"] = result["sku"].astype(object).where(result["sku"].notna(), None)
+    result["why_customer"] = result["why_customer"].fillna("") + _score_words(
+        inputs, result["customer_id"]
+    )
+    return result

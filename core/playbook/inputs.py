@@ -1,0 +1,125 @@
+"""What every campaign rule reads: per-customer facts built set-based from orders and lines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+FACT_COLUMNS = [
+    "customer_id",
+    "n_orders",
+    "first_order",
+    "last_order",
+    "total_spend",
+    "days_since_first",
+    "days_since_last",
+    "favourite_sku",
+    "last_sku",
+    "late_order_id",
+    "late_days",
+    "late_cancelled",
+]
+
+
+def _days(as_of: date, dates: pd.Series) -> np.ndarray:
+    return (pd.Timestamp(as_of) - pd.to_datetime(dates)).dt.days.to_numpy()
+
+
+def build_facts(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    *,
+    as_of: date,
+    late_lookback_days: int,
+    min_late_days: int,
+) -> pd.DataFrame:
+    """One row per customer with orders before as_of: counts, dates, spend, favourite and last SKU,
+    and the worst recent late or cancelled order (for service recovery).
+
+    `orders`: order_id, customer_id, ordered_date, promised_date, delivered_date, status, amount.
+    `lines`: customer_id, order_id, ordered_date, sku, quantity.
+    """
+    orders = orders[pd.to_datetime(orders["ordered_date"]) < pd.Timestamp(as_of)]
+    kept = orders[orders["status"] != "cancelled"]
+    facts = kept.groupby("customer_id").agg(
+        n_orders=("order_id", "size"),
+        first_order=("ordered_date", "min"),
+        last_order=("ordered_date", "max"),
+        total_spend=("amount", "sum"),
+    )
+    facts["days_since_first"] = _days(as_of, facts["first_order"])
+    facts["days_since_last"] = _days(as_of, facts["last_order"])
+
+    history = lines[pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(as_of)]
+    history = history[history["sku"].notna()]
+    counts = history.groupby(["customer_id", "sku"], as_index=False)["quantity"].sum()
+    counts = counts.sort_values(["customer_id", "quantity", "sku"], ascending=[True, False, True])
+    facts["favourite_sku"] = counts.drop_duplicates("customer_id").set_index("customer_id")["sku"]
+    latest = history.sort_values(["customer_id", "ordered_date", "sku"])
+    facts["last_sku"] = latest.drop_duplicates("customer_id", keep="last").set_index("customer_id")[
+        "sku"
+    ]
+
+    recent = orders[_days(as_of, orders["ordered_date"]) <= late_lookback_days + 30]
+    delivered = pd.to_datetime(recent["delivered_date"])
+    promised = pd.to_datetime(recent["promised_date"])
+    # Still undelivered past the promise counts as late up to as_of.
+    arrived = delivered.fillna(pd.Timestamp(as_of))
+    late_days = (arrived - promised).dt.days.fillna(0)
+    cancelled = recent["status"].eq("cancelled")
+    event_day = delivered.fillna(promised).fillna(pd.to_datetime(recent["ordered_date"]))
+    within = (pd.Timestamp(as_of) - event_day).dt.days.between(0, late_lookback_days)
+    bad = recent.assign(late_days=late_days.to_numpy(), late_cancelled=cancelled.to_numpy())
+    bad = bad[within.to_numpy() & ((late_days >= max(min_late_days, 1)) | cancelled).to_numpy()]
+    bad = bad.sort_values(
+        ["customer_id", "late_cancelled", "late_days"], ascending=[True, False, False]
+    )
+    worst = bad.drop_duplicates("customer_id").set_index("customer_id")
+    facts = facts.reindex(facts.index.union(worst.index))
+    facts["late_order_id"] = worst["order_id"]
+    facts["late_days"] = worst["late_days"]
+    facts["late_cancelled"] = worst["late_cancelled"].reindex(facts.index).eq(True)
+    facts["n_orders"] = facts["n_orders"].fillna(0).astype(int)
+    facts["total_spend"] = facts["total_spend"].fillna(0.0)
+    return facts.rename_axis("customer_id").reset_index()[FACT_COLUMNS]
+
+
+def reasons_text(reasons: pd.Series) -> pd.Series:
+    """The score's JSON list of reasons as one line of words."""
+
+    def one(value) -> str:
+        if not isinstance(value, str) or not value:
+            return ""
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return value
+        words = [
+            i if isinstance(i, str) else str(i.get("text") or i.get("reason") or i) for i in items
+        ]
+        return "; ".join(words[:3])
+
+    return reasons.map(one)
+
+
+@dataclass
+class PlaybookInputs:
+    """Frames the campaign rules read; every frame is keyed by natural ids."""
+
+    as_of: date
+    send_date: date
+    facts: pd.DataFrame  # build_facts
+    scores: pd.DataFrame  # customer_id, churn_probability, risk_band, expected_value, reasons
+    lines: pd.DataFrame  # customer_id, order_id, ordered_date, sku, quantity
+    products: pd.DataFrame  # sku, name, category, price, is_consumable, replenishment_days
+    recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)  # anchor, sku, rank, lift
+
+    def scored_facts(self) -> pd.DataFrame:
+        """Facts with the score columns (NaN where a customer has no score)."""
+        columns = ["customer_id", "churn_probability", "risk_band", "expected_value", "reasons"]
+        scores = self.scores.reindex(columns=columns)
+        return self.facts.merge(scores, on="customer_id", how="left")
