@@ -9,6 +9,7 @@ import typer
 
 from cli import campaigns as campaigns_cli
 from cli import context
+from cli import demo as demo_cli
 from cli import imports as imports_cli
 from core import audit, users
 from core.db import session_scope
@@ -25,6 +26,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 campaigns_cli.register(app)
 app.command("import")(imports_cli.import_data)
+app.command("demo")(demo_cli.demo)
 
 
 @app.command()
