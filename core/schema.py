@@ -19,6 +19,7 @@ from core import (  # noqa: F401
     model_versions,
     pauses,
     scores,
+    sends,
     tables,
     users,
 )
