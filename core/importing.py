@@ -206,18 +206,14 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     if "quantity" not in frame:
         frame["quantity"] = pd.array([1] * len(frame), dtype="Int64")
-    content = pd.DataFrame(
-        {
-            "customer_id": frame["customer_id"].astype(str),
-            "date": frame["date"].dt.strftime("%Y-%m-%d").fillna(""),
-            "amount": frame["amount"].map(repr),
-            "quantity": frame["quantity"].astype(str),
-        }
-    )
-    occurrence = (
-        content.groupby(list(content.columns), sort=False, dropna=False).cumcount().astype(str)
-    )
-    text = content.agg("\x1f".join, axis=1) + "\x1f" + occurrence
+    separator = "\x1f"
+    customer = frame["customer_id"].astype(str)
+    day = frame["date"].dt.strftime("%Y-%m-%d").fillna("").astype(str)
+    amount = frame["amount"].map(repr).astype(str)
+    quantity = frame["quantity"].astype(str)
+    content = customer + separator + day + separator + amount + separator + quantity
+    occurrence = content.groupby(content, sort=False).cumcount().astype(str)
+    text = (content + separator + occurrence).tolist()
     derived = pd.Series(
         ["tx-" + hashlib.sha1(t.encode(), usedforsecurity=False).hexdigest()[:20] for t in text],
         index=frame.index,
