@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner
 
 from cli import context
@@ -202,6 +202,13 @@ def test_write_loads_every_table(engine):
             ).scalar_one()
             assert count == len(frames[name]), name
     assert demo.has_customers(engine)
+
+
+def test_write_rebuilds_the_indexes_it_drops_for_large_tables(engine, monkeypatch):
+    monkeypatch.setattr(demo, "REBUILD_INDEXES_ABOVE", 0)
+    demo.write(engine, demo.generate(customers=100, seed=3, end_date=END))
+    names = {index["name"] for index in inspect(engine).get_indexes("order_lines")}
+    assert {index.name for index in metadata.tables["order_lines"].indexes} <= names
 
 
 def test_clear_keeps_audit_and_users(engine, session, now):
