@@ -1,0 +1,179 @@
+"""The frames a week's proposals read, in a few set-based queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from core import tables
+from core.campaigns import Campaign, Offer, Status
+from core.scores import CustomerScore
+
+# Offers of the week that a rerun must respect: decided by a person or already under way.
+SETTLED = (
+    Status.APPROVED,
+    Status.EDITED,
+    Status.OVERRIDDEN,
+    Status.SCHEDULED,
+    Status.SENT,
+    Status.PAUSED,
+    Status.EXPIRED,
+)
+
+
+@dataclass
+class ProposalData:
+    customers: pd.DataFrame
+    products: pd.DataFrame
+    suppliers: pd.DataFrame
+    stock: pd.DataFrame
+    inbound: pd.DataFrame
+    orders: pd.DataFrame
+    lines: pd.DataFrame
+    scores: pd.DataFrame
+    outcomes: pd.DataFrame
+
+
+def _read(conn: Connection, statement) -> pd.DataFrame:
+    return pd.read_sql(statement, conn)
+
+
+def _columns(model, names):
+    table = model.__table__
+    return [table.c[n] for n in names]
+
+
+def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
+    """Everything up to as_of: customers, catalogue, stock, open inbound, recent orders, scores."""
+    since = as_of - timedelta(days=history_days)
+    orders_t = tables.Order.__table__
+    lines_t = tables.OrderLine.__table__
+    scores_t = CustomerScore.__table__
+    latest = select(func.max(scores_t.c.as_of)).where(scores_t.c.as_of <= as_of).scalar_subquery()
+    customers = _read(
+        conn,
+        select(
+            *_columns(
+                tables.Customer, ["customer_id", "consent_email", "consent_sms", "consent_post"]
+            )
+        ),
+    )
+    products = _read(
+        conn,
+        select(
+            *_columns(
+                tables.Product,
+                [
+                    "sku",
+                    "name",
+                    "category",
+                    "line",
+                    "supplier_id",
+                    "price",
+                    "unit_cost",
+                    "is_consumable",
+                    "replenishment_days",
+                    "active",
+                ],
+            )
+        ),
+    )
+    suppliers = _read(
+        conn, select(*_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"]))
+    )
+    stock = _read(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
+    inbound_t = tables.InboundOrder.__table__
+    inbound = _read(
+        conn,
+        select(
+            *_columns(tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"])
+        ).where(inbound_t.c.received_date.is_(None)),
+    )
+    orders = _read(
+        conn,
+        select(
+            *_columns(
+                tables.Order,
+                [
+                    "order_id",
+                    "customer_id",
+                    "ordered_date",
+                    "promised_date",
+                    "delivered_date",
+                    "status",
+                    "amount",
+                ],
+            )
+        ).where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of),
+    )
+    lines = _read(
+        conn,
+        select(
+            orders_t.c.customer_id,
+            lines_t.c.order_id,
+            orders_t.c.ordered_date,
+            lines_t.c.sku,
+            lines_t.c.quantity,
+        )
+        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
+        .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
+        .where(orders_t.c.status != "cancelled"),
+    )
+    scores = _read(
+        conn,
+        select(
+            scores_t.c.customer_id,
+            scores_t.c.churn_probability,
+            scores_t.c.risk_band,
+            scores_t.c.expected_value,
+            scores_t.c.reasons,
+        ).where(scores_t.c.as_of == latest),
+    )
+    offers_t = Offer.__table__
+    outcomes = _read(
+        conn,
+        select(offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted).where(
+            offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)
+        ),
+    )
+    for frame, columns in (
+        (orders, ["ordered_date", "promised_date", "delivered_date"]),
+        (lines, ["ordered_date"]),
+    ):
+        for column in columns:
+            frame[column] = pd.to_datetime(frame[column])
+    return ProposalData(
+        customers, products, suppliers, stock, inbound, orders, lines, scores, outcomes
+    )
+
+
+def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The week's campaigns, and its settled offers (customer_id, campaign_type, holdout, cost)."""
+    campaigns_t = Campaign.__table__
+    offers_t = Offer.__table__
+    campaigns = _read(
+        conn,
+        select(
+            campaigns_t.c.id,
+            campaigns_t.c.campaign_type,
+            campaigns_t.c.status,
+            campaigns_t.c.version,
+        ).where(campaigns_t.c.week == week),
+    )
+    settled = _read(
+        conn,
+        select(
+            offers_t.c.campaign_id,
+            offers_t.c.customer_id,
+            offers_t.c.campaign_type,
+            offers_t.c.holdout,
+            offers_t.c.expected_cost,
+            offers_t.c.sku,
+            offers_t.c.expected_units,
+        ).where(offers_t.c.week == week, offers_t.c.status.in_([s.value for s in SETTLED])),
+    )
+    return campaigns, settled

@@ -1,0 +1,317 @@
+"""The week's campaign proposals: playbook -> holdout -> guardrails -> bandit -> limits -> tables.
+
+A rerun for the same week replaces only what nobody has reviewed: campaigns still `proposed`
+keep their row (and id) and get fresh offers, while offers a person decided (approved, edited,
+overridden, ...) and campaigns a person reviewed stay exactly as they are and count against
+the contact cap, the discount budget and the stock each SKU can spare.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from core import (
+    audit,
+    bandit,
+    cross_sell,
+    forecast,
+    guardrails,
+    holdout,
+    pauses,
+    playbook,
+    proposal_data,
+    proposal_store,
+)
+from core.campaign_config import CampaignConfig, load_config
+from core.campaigns import Status
+from core.errors import InvalidInput
+from core.roles import SYSTEM, Actor, Permission, require
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+SERVICE_RECOVERY_PRIORITY = 1e6  # an apology goes before any promotion when money or stock is short
+
+
+def week_bounds(
+    week: str | None, as_of: date | None, *, today: date
+) -> tuple[str, date, date, date]:
+    """(ISO week label, as_of, send date = its Monday, window end = its Sunday).
+
+    Without a week, the week after as_of; without as_of, the day before the week starts.
+    """
+    if week:
+        try:
+            monday = date.fromisocalendar(int(week[:4]), int(week.split("W")[1]), 1)
+        except (ValueError, IndexError):
+            raise InvalidInput(f"A week looks like 2026-W25, not {week!r}.") from None
+        as_of = as_of or monday - timedelta(days=1)
+    else:
+        as_of = as_of or today
+        monday = as_of + timedelta(days=7 - as_of.weekday())
+    if as_of >= monday + timedelta(days=7):
+        raise InvalidInput(f"as_of {as_of} is after the week {week} has ended.")
+    year, number, _ = monday.isocalendar()
+    return f"{year}-W{number:02d}", as_of, monday, monday + timedelta(days=6)
+
+
+@dataclass
+class ProposalSummary:
+    week: str
+    as_of: date
+    campaigns: dict[str, dict] = field(default_factory=dict)
+    kept_settled: int = 0
+
+    @property
+    def offers(self) -> int:
+        return sum(c["audience"] + c["holdout"] for c in self.campaigns.values())
+
+    @property
+    def suppressed(self) -> int:
+        return sum(c["suppressed"] for c in self.campaigns.values())
+
+    def describe(self) -> str:
+        lines = [f"Proposals for {self.week} (data as of {self.as_of}):"]
+        for name, c in self.campaigns.items():
+            lines.append(
+                f"  {name:<17} {c['status']:<9} audience {c['audience']:>7}  holdout {c['holdout']:>6}  "
+                f"suppressed {c['suppressed']:>6}  uptake {c['uptake']:>8.1f}  cost {c['cost']:>10,.0f}"
+            )
+        if self.kept_settled:
+            lines.append(
+                f"  {self.kept_settled} offers already decided by people were left as they were."
+            )
+        return "\n".join(lines)
+
+
+def _recommendations(data: proposal_data.ProposalData, facts: pd.DataFrame, config: CampaignConfig):
+    recent = data.lines[
+        data.lines["ordered_date"]
+        >= pd.Timestamp(facts.attrs["as_of"]) - pd.Timedelta(days=config.cross_sell.recent_days * 2)
+    ]
+    rules = cross_sell.association_rules(recent, min_support=config.cross_sell.min_support, top_k=5)
+    anchors = facts.loc[facts["last_sku"].notna(), ["customer_id", "last_sku"]].rename(
+        columns={"last_sku": "anchor"}
+    )
+    return cross_sell.recommend(anchors, rules, bought=data.lines, k=1)
+
+
+def _offer_economics(
+    chosen: pd.DataFrame, facts: pd.DataFrame, config: CampaignConfig
+) -> pd.DataFrame:
+    frame = chosen.copy()
+    uptake = frame["expected_uptake"].to_numpy()
+    has_sku = frame["sku"].notna().to_numpy()
+    discount = frame["discount_pct"].to_numpy(dtype=float) / 100.0
+    price = frame["price"].to_numpy(dtype=float)
+    avg_order = (
+        frame["customer_id"]
+        .map(
+            (facts["total_spend"] / facts["n_orders"].where(facts["n_orders"] > 0)).set_axis(
+                facts["customer_id"]
+            )
+        )
+        .fillna(0.0)
+        .to_numpy()
+    )
+    units = np.where(has_sku, uptake * config.units_per_conversion, 0.0)
+    frame["expected_units"] = units
+    frame["expected_revenue"] = np.where(
+        has_sku, units * price * (1 - discount), uptake * avg_order
+    )
+    credit = frame["credit_amount"].fillna(0.0).to_numpy(dtype=float)
+    frame["expected_cost"] = units * price * discount + credit
+    priority = frame["expected_revenue"] - frame["expected_cost"]
+    frame["priority"] = priority + np.where(
+        frame["campaign_type"] == "service_recovery", SERVICE_RECOVERY_PRIORITY, 0
+    )
+    frame["why_offer"] = (
+        "expected response "
+        + (frame["expected_uptake"] * 100).round(1).astype(str)
+        + "% for customers like this (chosen with probability "
+        + frame["propensity"].round(2).astype(str)
+        + (frame["alternatives"].map(lambda a: f" over {a}" if a else ""))
+        + ")"
+    )
+    notes = frame["stock_note"].fillna("").astype(str) + frame["margin_note"].fillna("").map(
+        lambda n: f"; {n}" if n else ""
+    )
+    frame["why_sku"] = frame["why_sku"].fillna("") + notes.map(
+        lambda n: f" ({n.strip('; ')})" if n.strip("; ") else ""
+    )
+    return frame
+
+
+def _choose(
+    kept: pd.DataFrame, model, config: CampaignConfig, rng, contacted: pd.Series
+) -> pd.DataFrame:
+    """Up to the contact cap of campaigns per customer, one bandit draw per free slot."""
+    remaining = kept
+    if not contacted.empty:
+        room = config.contact_cap_per_week - remaining["customer_id"].map(contacted).fillna(0)
+        remaining = remaining[room > 0]
+    picks = []
+    for _ in range(config.contact_cap_per_week):
+        if remaining.empty:
+            break
+        chosen = bandit.choose(
+            remaining, model, rng=rng, exploration_floor=config.exploration_floor
+        )
+        picks.append(chosen)
+        taken = set(zip(chosen["customer_id"], chosen["campaign_type"], strict=True))
+        pairs = pd.Series(
+            list(zip(remaining["customer_id"], remaining["campaign_type"], strict=True)),
+            index=remaining.index,
+        )
+        remaining = remaining[~pairs.isin(taken)]
+    return pd.concat(picks, ignore_index=True) if picks else kept.iloc[0:0]
+
+
+def propose(
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    week: str | None = None,
+    config: CampaignConfig | None = None,
+    seed: int | None = None,
+    actor: Actor = SYSTEM,
+    progress: Progress | None = None,
+) -> ProposalSummary:
+    """Create (or refresh) the week's proposed campaigns and offers in the caller's transaction."""
+    require(actor, Permission.RUN_JOBS)
+    step = progress or (lambda _label: None)
+    week, as_of, send_date, window_end = week_bounds(week, as_of, today=as_of)
+    config = config or load_config(session)
+    conn = session.connection()
+
+    step("loading data")
+    data = proposal_data.load(conn, as_of=as_of, history_days=config.history_days)
+    campaigns, settled = proposal_data.week_state(conn, week)
+    active_pauses = pauses.active_frame(session, now=now)
+
+    step("building candidates")
+    facts = playbook.build_facts(
+        data.orders,
+        data.lines,
+        as_of=as_of,
+        late_lookback_days=config.service_recovery.lookback_days,
+        min_late_days=config.service_recovery.min_late_days,
+    )
+    facts.attrs["as_of"] = as_of
+    inputs = playbook.PlaybookInputs(
+        as_of=as_of,
+        send_date=send_date,
+        facts=facts,
+        scores=data.scores,
+        lines=data.lines,
+        products=data.products,
+        recommendations=_recommendations(data, facts, config),
+    )
+    candidates = playbook.candidates(inputs, config)
+    reviewed = set(campaigns.loc[campaigns["status"] != Status.PROPOSED, "campaign_type"])
+    candidates = candidates[~candidates["campaign_type"].isin(reviewed)]
+    if not settled.empty:
+        decided = settled[["customer_id", "campaign_type"]].assign(_decided=True)
+        candidates = candidates.merge(decided, on=["customer_id", "campaign_type"], how="left")
+        candidates = candidates[candidates["_decided"].isna()].drop(columns="_decided")
+    candidates = candidates.reset_index(drop=True)
+    candidates["send_date"] = send_date
+    keys = candidates["campaign_type"] + f":{week}"
+    candidates["holdout"] = holdout.is_holdout(
+        keys, candidates["customer_id"], share=config.holdout_share
+    )
+
+    step("checking guardrails")
+    demand = forecast.daily_demand(
+        data.lines,
+        as_of=as_of,
+        target=send_date,
+        products=data.products,
+        window_days=config.forecast_window_days,
+    )
+    skus = guardrails.sku_status(
+        products=data.products,
+        suppliers=data.suppliers,
+        stock=data.stock,
+        inbound=data.inbound,
+        demand=demand,
+        pauses=active_pauses,
+        as_of=as_of,
+        send_date=send_date,
+        window_end=window_end,
+    )
+    kept, screened_out = guardrails.screen(
+        candidates, skus=skus, customers=data.customers, pauses=active_pauses, config=config
+    )
+
+    step("choosing campaigns")
+    scored = facts.merge(data.scores, on="customer_id", how="left")
+    kept["context"] = kept["customer_id"].map(
+        bandit.contexts(scored).set_axis(scored["customer_id"])
+    )
+    priors = {name: config.campaign(name).prior_uptake for name in playbook.CAMPAIGNS}
+    model = bandit.fit(data.outcomes, priors=priors, strength=config.prior_strength)
+    rng = np.random.default_rng(seed if seed is not None else zlib.crc32(week.encode()))
+    contacted = (
+        settled.groupby("customer_id").size() if not settled.empty else pd.Series(dtype=float)
+    )
+    chosen = _offer_economics(_choose(kept, model, config, rng, contacted), facts, config)
+
+    treated = settled[~settled["holdout"].astype(bool)]
+    spare = skus.loc[skus["featured_sku"] == skus["sku"]].set_index("sku")["spare_units"]
+    spare = spare.sub(treated.groupby("sku")["expected_units"].sum(), fill_value=0).clip(lower=0)
+    budget = config.model_copy(
+        update={
+            "weekly_discount_budget": max(
+                config.weekly_discount_budget - treated["expected_cost"].sum(), 0.0
+            )
+        }
+    )
+    offers, limited_out = guardrails.limit(
+        chosen, spare_units=spare, config=budget, already_contacted=contacted
+    )
+    suppressed = pd.concat([screened_out, limited_out], ignore_index=True)
+    suppressed = suppressed.merge(
+        candidates[["customer_id", "campaign_type", "why_customer"]],
+        on=["customer_id", "campaign_type"],
+        how="left",
+    )
+
+    step("writing proposals")
+    summary = ProposalSummary(week=week, as_of=as_of)
+    summary.campaigns = proposal_store.write(
+        session,
+        week=week,
+        as_of=as_of,
+        send_date=send_date,
+        now=now,
+        offers=offers,
+        suppressed=suppressed,
+        campaigns=campaigns,
+        spare=spare,
+        config=config,
+    )
+    summary.kept_settled = len(settled)
+    audit.record(
+        session,
+        actor=actor,
+        action="campaigns.propose",
+        entity_type="week",
+        entity_id=week,
+        after={
+            "as_of": as_of.isoformat(),
+            "campaigns": summary.campaigns,
+            "kept_settled": len(settled),
+        },
+        now=now,
+    )
+    log.info("proposed %s offers (%s suppressed) for %s", summary.offers, summary.suppressed, week)
+    return summary
