@@ -11,6 +11,7 @@ from cli import campaigns as campaigns_cli
 from cli import context
 from cli import demo as demo_cli
 from cli import imports as imports_cli
+from cli import scoring as scoring_cli
 from core import audit, users
 from core.db import session_scope
 from core.errors import EaselError
@@ -27,6 +28,7 @@ app.add_typer(audit_app, name="audit")
 campaigns_cli.register(app)
 app.command("import")(imports_cli.import_data)
 app.command("demo")(demo_cli.demo)
+scoring_cli.register(app)
 
 
 @app.command()
