@@ -176,7 +176,12 @@ CONTRACTS: dict[str, Contract] = {
             (
                 _req("sku", "str", references=("products", "sku")),
                 _req("on_hand", "int", minimum=0),
-                _c("updated_at", "datetime", default=IMPORT_TIME, note="without a zone: UTC"),
+                _c(
+                    "updated_at",
+                    "datetime",
+                    default=IMPORT_TIME,
+                    note="without a zone: UTC; when the column is left out, every row gets the import time",
+                ),
             ),
             ("sku",),
         ),

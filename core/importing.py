@@ -179,9 +179,12 @@ def _complete(
     merged = frame.merge(stored, on=keys, how="left", suffixes=("", "_old"))
     exists = merged["_stored"].fillna(False).astype(bool)
     for column in absent:
-        default = now if column.default == IMPORT_TIME else column.default
+        if column.default == IMPORT_TIME:
+            # A time stamp of the row itself: this import is its newest version.
+            merged[column.name] = pd.Series(now, index=merged.index, dtype=object)
+            continue
         stored_values = merged[column.name].astype(object)
-        merged[column.name] = stored_values.where(exists, default)
+        merged[column.name] = stored_values.where(exists, column.default)
     return _typed(merged[[c for c in contract.names if c in merged]], contract), exists
 
 

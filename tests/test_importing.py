@@ -437,3 +437,12 @@ def test_cli_prints_problems_and_fails(cli_env, tmp_path):
     result = CliRunner().invoke(app, ["import", "transactions", str(path)])
     assert result.exit_code == 2
     assert "row 2, column date: '2026-13-01' is not a date YYYY-MM-DD" in result.output
+
+
+def test_stock_without_stamp_is_stamped_with_the_import_time(shop, tmp_path, admin, now):
+    load(shop, tmp_path, admin, now, "stock", "sku,on_hand,updated_at\nk1,5,2026-01-01T00:00:00Z\n")
+    load(shop, tmp_path, admin, now, "stock", "sku,on_hand\nk1,7\n")
+    table = metadata.tables["stock_levels"]
+    with shop.connect() as conn:
+        stamp = conn.execute(select(table.c.updated_at)).scalar_one()
+    assert stamp == now
