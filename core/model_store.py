@@ -130,3 +130,22 @@ def load_model(session: Session, version_id: int, *, nthread: int = 2) -> ChurnM
             f"Model version {version_id} is damaged: its artifact does not match its stored hash."
         )
     return ChurnModel.from_bytes(version.artifact, nthread=nthread)
+
+
+def metrics_table(version: ModelVersion) -> list[dict[str, Any]]:
+    """Rows of (split, model or baseline, AUC, PR-AUC, Brier) for a version, model first."""
+    metrics = version.metrics_dict()
+    rows = []
+    for split in ("validation", "test"):
+        for name, figures in metrics.get(split, {}).items():
+            rows.append(
+                {
+                    "split": split,
+                    "model": "XGBoost (this version)" if name == "model" else f"baseline: {name}",
+                    "auc": figures.get("auc"),
+                    "pr_auc": figures.get("pr_auc"),
+                    "brier": figures.get("brier"),
+                    "customers": figures.get("n"),
+                }
+            )
+    return rows

@@ -19,7 +19,7 @@ import sklearn
 import xgboost as xgb
 from sklearn.isotonic import IsotonicRegression
 
-from core import baselines, bgnbd, evaluation
+from core import baselines, bgnbd, evaluation, reasons
 from core.churn_model import ChurnModel
 from core.errors import InvalidInput
 from core.features import FEATURES, build_features
@@ -260,6 +260,10 @@ def train(
             split.label, probabilities["model"]
         )
     metrics["feature_importance"] = _importance(booster)
+    # How much each story moves the validation scores, from the per-customer contributions.
+    metrics["contribution_summary"] = reasons.contribution_summary(
+        model.contributions(valid.features), model.features
+    )
     beats = beats_every_baseline(metrics["validation"])
     return TrainingResult(
         model=model,
