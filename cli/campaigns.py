@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import typer
 
 from cli import context
-from core import pauses
+from core import pauses, proposal_store, proposals
 from core.db import session_scope
 from core.errors import EaselError
 
@@ -90,8 +90,77 @@ def unpause(
     typer.echo(message)
 
 
+PROPOSAL_STEPS = [
+    "loading data",
+    "building candidates",
+    "checking guardrails",
+    "choosing campaigns",
+    "writing proposals",
+]
+
+
+def propose(
+    week: str = typer.Option(None, "--week", help="ISO week, e.g. 2026-W25; default: next week."),
+    as_of: str = typer.Option(
+        None, "--as-of", help="Data as of this date; default: the day before the week."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Random seed of the bandit; default: one per week."
+    ),
+    as_user: str = typer.Option(None, "--as", help="The user who runs it (default: the system)."),
+) -> None:
+    """Propose the week's campaigns; a rerun replaces only what nobody has reviewed."""
+    from tqdm import tqdm
+
+    as_of_date = _parse_date(as_of, "--as-of")
+    bar = tqdm(total=len(PROPOSAL_STEPS), desc="propose", unit="step", leave=False)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label)
+        if bar.n < bar.total:
+            bar.update(1)
+
+    try:
+        with session_scope(context.engine()) as session:
+            summary = proposals.propose(
+                session=session,
+                week=week,
+                as_of=as_of_date,
+                now=context.now(),
+                seed=seed,
+                actor=context.actor(as_user),
+                progress=step,
+            )
+    except EaselError as error:
+        bar.close()
+        context.fail(str(error))
+    bar.close()
+    typer.echo(summary.describe())
+
+
+def export_offers(
+    path: str = typer.Argument(..., help="The CSV file to write."),
+    week: str = typer.Option(None, "--week", help="Only this ISO week."),
+) -> None:
+    """Write offers as CSV: campaign, customer_id, sku, discount_pct, channel, status, holdout, reason."""
+    with context.engine().connect() as conn:
+        rows = proposal_store.export_offers(conn, path, week=week)
+    typer.echo(f"Wrote {rows} offers to {path}.")
+
+
+export_app = typer.Typer(help="Export data to files.", no_args_is_help=True)
+export_app.command("offers")(export_offers)
+
+
 def register(app: typer.Typer) -> None:
     """Add the pause and proposal commands to the `easel` app."""
     app.command("pause")(pause)
     app.command("pauses")(pauses_list)
     app.command("unpause")(unpause)
+    app.command("propose")(propose)
+    # `export` is shared with other topics: join the group if it is already there.
+    for group in app.registered_groups:
+        if group.name == "export" and group.typer_instance is not None:
+            group.typer_instance.command("offers")(export_offers)
+            return
+    app.add_typer(export_app, name="export")

@@ -57,7 +57,9 @@ class Replenishment(CampaignParams):
 
 class OnTheBrink(CampaignParams):
     min_churn_probability: float = Field(default=0.5, ge=0, le=1)
-    min_expected_value: float = Field(default=100.0, ge=0)
+    # High value is relative to the shop: at or above this quantile of scored customers' value.
+    min_value_quantile: float = Field(default=0.75, ge=0, le=1)
+    min_expected_value: float = Field(default=0.0, ge=0)
 
 
 class WinBack(CampaignParams):

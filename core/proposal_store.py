@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from core import playbook
 from core.bulk import write_frame
@@ -158,3 +158,42 @@ def _offer_rows(offers, suppressed, *, ids, week, send_date, now) -> pd.DataFram
     rows["proposed_at"] = now
     rows["updated_at"] = now
     return rows
+
+
+EXPORT_COLUMNS = [
+    "campaign",
+    "customer_id",
+    "sku",
+    "discount_pct",
+    "channel",
+    "status",
+    "holdout",
+    "reason",
+]
+
+
+def export_offers(conn, path, *, week: str | None = None, chunk_rows: int = 50_000) -> int:
+    """Write offers as CSV (campaign is '<type> <week>'); the reason is why it was suppressed,
+    else the reviewer's reason, else why this customer. Streams in chunks; returns the row count."""
+    offers_t = Offer.__table__
+    reason = func.coalesce(offers_t.c.reason, offers_t.c.review_reason, offers_t.c.why_customer)
+    statement = select(
+        (offers_t.c.campaign_type + " " + offers_t.c.week).label("campaign"),
+        offers_t.c.customer_id,
+        offers_t.c.sku,
+        offers_t.c.discount_pct,
+        offers_t.c.channel,
+        offers_t.c.status,
+        offers_t.c.holdout,
+        reason.label("reason"),
+    ).order_by(offers_t.c.week, offers_t.c.campaign_type, offers_t.c.customer_id)
+    if week:
+        statement = statement.where(offers_t.c.week == week)
+    written = 0
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(handle, index=False)
+        for chunk in pd.read_sql(statement, conn, chunksize=chunk_rows):
+            chunk["holdout"] = chunk["holdout"].astype(bool)
+            chunk.to_csv(handle, index=False, header=False)
+            written += len(chunk)
+    return written

@@ -177,7 +177,7 @@ def _choose(
 def propose(
     *,
     session: Session,
-    as_of: date,
+    as_of: date | None,
     now: datetime,
     week: str | None = None,
     config: CampaignConfig | None = None,
@@ -188,7 +188,7 @@ def propose(
     """Create (or refresh) the week's proposed campaigns and offers in the caller's transaction."""
     require(actor, Permission.RUN_JOBS)
     step = progress or (lambda _label: None)
-    week, as_of, send_date, window_end = week_bounds(week, as_of, today=as_of)
+    week, as_of, send_date, window_end = week_bounds(week, as_of, today=now.date())
     config = config or load_config(session)
     conn = session.connection()
 

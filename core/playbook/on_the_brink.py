@@ -13,11 +13,14 @@ MESSAGE = "We'd love to see you again, {name}: {discount}% off {product}, just f
 
 
 def eligible(inputs: PlaybookInputs, params: OnTheBrink, *, lapsed_after_days: int) -> pd.DataFrame:
-    """Churn probability and expected value at or above their thresholds, not yet lapsed."""
+    """High churn probability, value in the top quantile of scored customers, not yet lapsed."""
     facts = inputs.scored_facts()
+    values = inputs.scores["expected_value"].dropna()
+    quantile = float(values.quantile(params.min_value_quantile)) if len(values) else 0.0
+    threshold = max(quantile, params.min_expected_value)
     frame = facts[
         (facts["churn_probability"] >= params.min_churn_probability)
-        & (facts["expected_value"] >= params.min_expected_value)
+        & (facts["expected_value"] >= threshold)
         & (facts["days_since_last"] < lapsed_after_days)
         & facts["favourite_sku"].notna()
     ].copy()
