@@ -54,10 +54,17 @@ class ChurnModel:
         """Calibrated probability of no purchase within the horizon."""
         return self.calibrate(self.raw_probability(features))
 
-    def contributions(self, features: pd.DataFrame) -> np.ndarray:
-        """Per-customer, per-feature contributions to the log-odds (last column: the bias)."""
+    def contributions(self, features: pd.DataFrame, *, exact: bool = False) -> np.ndarray:
+        """Per-customer, per-feature contributions to the log-odds (last column: the bias).
+
+        By default the path attribution of each tree (XGBoost's `approx_contribs`, Saabas):
+        the model's own per-customer decomposition, about fifty times faster than exact
+        TreeSHAP, which would take minutes for a million customers on two cores.
+        """
         self.booster.set_param({"nthread": self.nthread})
-        return self.booster.predict(self._matrix(features), pred_contribs=True)
+        return self.booster.predict(
+            self._matrix(features), pred_contribs=True, approx_contribs=not exact
+        )
 
     def expected_value(self, features: pd.DataFrame) -> np.ndarray:
         """Expected spend over the horizon: BG/NBD purchases times Gamma-Gamma spend per purchase."""

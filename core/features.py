@@ -77,6 +77,7 @@ FEATURES: list[str] = [
     "browse_recency_days",
     "browse_events_30d",
     "consent_any",
+    "season_month",
 ]
 
 # Not model inputs: the BG/NBD summary (repeat purchases, last purchase time, age, mean
@@ -268,6 +269,8 @@ def build_features(frames: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame
     out.update(_order_service_features(orders, order_day, codes, index, today, amount))
     out.update(_event_features(frames, index, today))
     out["consent_any"] = _consent(customers, index)
+    # The month of the snapshot: churn over the next months differs by season (gift seasons).
+    out["season_month"] = np.full(index.size, float(as_of.month))
     first_day_spend = index.total(codes, amount, order_day == first[np.maximum(codes, 0)])
     out["bg_x"] = n_occasions - 1
     out["bg_t_x"] = last - first

@@ -73,7 +73,7 @@ def plan_origins(
     as_of: date,
     *,
     horizon_days: int,
-    train_snapshots: int = 4,
+    train_snapshots: int = 12,
     step_days: int = 30,
 ) -> Plan:
     """Rolling origins that fit inside the history; raises when there is too little of it."""
@@ -210,7 +210,7 @@ def train(
     *,
     as_of: date,
     horizon_days: int = 90,
-    train_snapshots: int = 4,
+    train_snapshots: int = 12,
     step_days: int = 30,
     seed: int = 0,
     nthread: int = 2,
