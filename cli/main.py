@@ -11,6 +11,7 @@ from cli import campaigns as campaigns_cli
 from cli import context
 from cli import demo as demo_cli
 from cli import imports as imports_cli
+from cli import jobs as jobs_cli
 from cli import scoring as scoring_cli
 from core import audit, users
 from core.db import session_scope
@@ -29,6 +30,7 @@ app.command("import")(imports_cli.import_data)
 app.command("demo")(demo_cli.demo)
 scoring_cli.register(app)
 campaigns_cli.register(app)
+jobs_cli.register(app)
 
 
 @app.command()
