@@ -122,14 +122,16 @@ def _forget_unregistered(scheduler: BaseScheduler, jobs: tuple[registry.Job, ...
 
 def run(database_url: str) -> None:
     """Start the scheduler and block until interrupted."""
-    scheduler = build(database_url)
-    scheduler.add_listener(
-        lambda _event: _forget_unregistered(scheduler, registry.JOBS),
-        mask=EVENT_SCHEDULER_START,
+    jobs = registry.with_schedule(
+        registry.JOBS, registry.parse_schedule(os.environ.get(SCHEDULE_VARIABLE, ""))
     )
-    for job in registry.JOBS:
+    scheduler = build(database_url, jobs, schedule="")
+    scheduler.add_listener(
+        lambda _event: _forget_unregistered(scheduler, jobs), mask=EVENT_SCHEDULER_START
+    )
+    for job in jobs:
         log.info("Job %s: %s", job.name, job.cadence)
-    log.info("Scheduler started with %d job(s).", len(registry.JOBS))
+    log.info("Scheduler started with %d job(s).", len(jobs))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
