@@ -43,7 +43,7 @@ def score(
 ) -> None:
     """Score every customer's churn risk, value and reasons (trains a model when none fits)."""
     day = _date(as_of)
-    steps = tqdm(total=5, desc="scoring", unit="step")
+    steps = tqdm(total=6 if retrain else 5, desc="scoring", unit="step")
     rows = tqdm(desc="writing", unit="rows", leave=False)
 
     def step(message: str) -> None:

@@ -9,7 +9,7 @@ recency, frequency, spend and cadence features.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,8 @@ from core import tables
 log = logging.getLogger(__name__)
 
 WINDOWS = (30, 90, 180, 365)
+# Lines, returns, tickets, surveys and browsing count only within this many days of `as_of`.
+DETAIL_DAYS = 365
 
 # The columns each source frame needs; a missing frame is read as an empty one with these.
 COLUMNS: dict[str, list[str]] = {
@@ -130,9 +132,15 @@ def _as_day(as_of: date) -> float:
 
 
 def load_frames(
-    engine: Engine, as_of: date, *, since: date | None = None
+    engine: Engine, as_of: date, *, detail_days: int | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Read the source tables, only rows dated on or before `as_of` (and from `since`)."""
+    """Read the source tables, only rows dated on or before `as_of`.
+
+    With `detail_days` (scoring uses DETAIL_DAYS), everything but the orders themselves is
+    read for that many days only: the features never look further back, and a million
+    customers' history of lines and events is the slowest part of scoring.
+    """
+    since = None if detail_days is None else as_of - timedelta(days=detail_days - 1)
     models = {
         "customers": tables.Customer,
         "orders": tables.Order,
@@ -150,7 +158,7 @@ def load_frames(
             date_column = _DATE_COLUMNS.get(name)
             if date_column and name != "customers":
                 statement = statement.where(table.c[date_column] <= as_of)
-                if since is not None:
+                if since is not None and name != "orders":
                     statement = statement.where(table.c[date_column] >= since)
             frames[name] = pd.read_sql(statement, conn)
         lines = tables.OrderLine.__table__
@@ -321,7 +329,7 @@ def _line_features(frames, orders, order_day, codes, index, today) -> dict[str, 
             merged = merged.merge(_product_frame(products), on="sku", how="left")
             pairs = merged.loc[recent & merged["category"].notna().to_numpy(), ["c", "category"]]
             out["category_breadth_365d"] = index.count(pairs.drop_duplicates()["c"].to_numpy())
-            consumable = merged.loc[merged["is_consumable"].to_numpy(bool)]
+            consumable = merged.loc[merged["is_consumable"].to_numpy(bool) & recent]
             last_buy = consumable.groupby(["c", "sku"], sort=False).agg(
                 d=("d", "max"), every=("replenishment_days", "first")
             )
@@ -410,7 +418,7 @@ def _event_features(frames, index, today) -> dict[str, np.ndarray]:
     if len(events):
         day = _day_numbers(events["event_date"])
         c = index.codes(events["customer_id"])
-        seen = day <= today
+        seen = (day <= today) & (today - day < DETAIL_DAYS)
         out["browse_recency_days"] = today - index.extreme(c, day, "max", seen)
         out["browse_events_30d"] = index.count(c, seen & (today - day < 30))
     else:
@@ -431,7 +439,8 @@ def _survey_features(surveys: pd.DataFrame, index: _Index, today: float) -> dict
             "r": surveys["response_id"].astype(str).to_numpy(),
         }
     )
-    frame = frame[(frame["c"] >= 0) & (frame["d"] <= today) & frame["s"].notna()]
+    recent = (frame["d"] <= today) & (today - frame["d"] < DETAIL_DAYS)
+    frame = frame[(frame["c"] >= 0) & recent & frame["s"].notna()]
     out["survey_count"] = index.count(frame["c"].to_numpy())
     ordered = frame.sort_values(["c", "d", "r"], kind="stable")
     tail = ordered.groupby("c", sort=False).tail(2)

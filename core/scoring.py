@@ -25,7 +25,7 @@ from core.bulk import write_frame
 from core.churn_model import ChurnModel
 from core.db import session_scope
 from core.errors import InvalidInput
-from core.features import build_features, load_frames
+from core.features import DETAIL_DAYS, build_features, load_frames
 from core.roles import Actor, Permission, require
 from core.scores import CustomerScore
 from core.training import train
@@ -108,14 +108,15 @@ def score_customers(
     """Score every customer with an order by `as_of`, training first if asked or if no model fits."""
     require(actor, Permission.RUN_JOBS)
     step = progress or (lambda _message: None)
-    step("reading orders and service history")
-    frames = load_frames(engine, as_of)
+    step("loading the model")
     trained = False
     with session_scope(engine) as session:
         version = model_store.active_version(session)
         if retrain or version is None or version.horizon_days != horizon_days:
             step("training the model on past snapshots")
-            result = train(frames, as_of=as_of, horizon_days=horizon_days, seed=seed)
+            history = load_frames(engine, as_of)
+            result = train(history, as_of=as_of, horizon_days=horizon_days, seed=seed)
+            del history
             version = model_store.save_version(
                 session, actor=actor, result=result, as_of=as_of, now=now
             )
@@ -123,6 +124,8 @@ def score_customers(
         version_id = int(version.id)  # type: ignore[arg-type]
         beats = version.beats_baselines
         model = model_store.load_model(session, version_id)
+    step("reading orders and service history")
+    frames = load_frames(engine, as_of, detail_days=DETAIL_DAYS)
     step("computing features")
     features = build_features(frames, as_of)
     del frames

@@ -10,7 +10,14 @@ import pytest
 
 from core import tables
 from core.bulk import write_frame
-from core.features import COLUMNS, FEATURES, TRANSACTION_FEATURES, build_features, load_frames
+from core.features import (
+    COLUMNS,
+    DETAIL_DAYS,
+    FEATURES,
+    TRANSACTION_FEATURES,
+    build_features,
+    load_frames,
+)
 from tests.churn_data import generate
 
 AS_OF = date(2025, 1, 15)
@@ -271,3 +278,21 @@ def test_load_frames_reads_nothing_dated_after_as_of(engine):
     frames = load_frames(engine, AS_OF)
     assert list(frames["orders"]["order_id"]) == ["o1"]
     assert build_features(frames, AS_OF).loc["a", "spend_total"] == 10
+
+
+def test_reading_only_a_year_of_details_changes_no_feature(engine):
+    frames = _rich_frames()
+    with engine.begin() as conn:
+        customers = frames["customers"]
+        write_frame(conn, tables.Customer.__table__, customers, update=False)
+        write_frame(conn, tables.Order.__table__, frames["orders"], update=False)
+        write_frame(conn, tables.SurveyResponse.__table__, frames["survey_responses"], update=False)
+        write_frame(
+            conn,
+            tables.SupportTicket.__table__,
+            frames["support_tickets"].assign(topic="other"),
+            update=False,
+        )
+    full = build_features(load_frames(engine, AS_OF), AS_OF)
+    recent = build_features(load_frames(engine, AS_OF, detail_days=DETAIL_DAYS), AS_OF)
+    pd.testing.assert_frame_equal(full, recent)
