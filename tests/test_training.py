@@ -85,3 +85,11 @@ def test_isotonic_calibration_is_chosen_only_when_it_helps_out_of_fold():
     assert calibration is None and check["method"] == "none"
     calibration, check = training.choose_calibration(y, truth**3, seed=0)
     assert calibration is not None and check["method"] == "isotonic"
+
+
+def test_a_large_history_trains_on_a_seeded_sample_of_customers(plain_log):
+    sample = training.sample_customers(plain_log, 500, seed=2)
+    again = training.sample_customers(plain_log, 500, seed=2)
+    assert sample["orders"]["customer_id"].nunique() == 500
+    assert sample["orders"].equals(again["orders"])
+    assert training.sample_customers(plain_log, 10_000, seed=2) is plain_log
