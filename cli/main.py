@@ -26,11 +26,11 @@ users_app = typer.Typer(help="Manage the people who sign in to the console.", no
 audit_app = typer.Typer(help="Read and check the audit trail.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+jobs_cli.register(app)
 app.command("import")(imports_cli.import_data)
 app.command("demo")(demo_cli.demo)
 scoring_cli.register(app)
 campaigns_cli.register(app)
-jobs_cli.register(app)
 
 
 @app.command()
@@ -51,7 +51,7 @@ def scheduler() -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     context.engine()
-    scheduler_process.run(context.settings().url)
+    scheduler_process.run(context.settings().url, context.settings().schedule)
 
 
 @users_app.command("add")

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    schedule: str = ""  # cadence overrides, e.g. "nightly_scoring=cron 0 2 * * *; inventory_watch=every 1h"
 
     @property
     def url(self) -> str:

@@ -8,7 +8,6 @@ with a second scheduler process started by mistake.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -35,7 +34,6 @@ COALESCE = True
 # Interval cadences count from here, so every process agrees on the slots.
 INTERVAL_ANCHOR = datetime(2000, 1, 1, tzinfo=UTC)
 FIRE = "jobs.scheduler:fire"
-SCHEDULE_VARIABLE = "EASEL_SCHEDULE"
 
 
 def make_trigger(cadence: str) -> BaseTrigger:
@@ -88,9 +86,7 @@ def build(
     scheduler_class: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
     """A scheduler with a persistent job store in our database and every registered job on it."""
-    if schedule is None:
-        schedule = os.environ.get(SCHEDULE_VARIABLE, "")
-    jobs = registry.with_schedule(jobs, registry.parse_schedule(schedule))
+    jobs = registry.with_schedule(jobs, registry.parse_schedule(schedule or ""))
     store = SQLAlchemyJobStore(engine=make_engine(database_url), tablename="scheduler_jobs")
     defaults = {
         "coalesce": COALESCE,
@@ -120,11 +116,9 @@ def _forget_unregistered(scheduler: BaseScheduler, jobs: tuple[registry.Job, ...
             stored.remove()
 
 
-def run(database_url: str) -> None:
-    """Start the scheduler and block until interrupted."""
-    jobs = registry.with_schedule(
-        registry.JOBS, registry.parse_schedule(os.environ.get(SCHEDULE_VARIABLE, ""))
-    )
+def run(database_url: str, schedule: str = "") -> None:
+    """Start the scheduler and block until interrupted (`schedule` overrides cadences)."""
+    jobs = registry.with_schedule(registry.JOBS, registry.parse_schedule(schedule))
     scheduler = build(database_url, jobs, schedule="")
     scheduler.add_listener(
         lambda _event: _forget_unregistered(scheduler, jobs), mask=EVENT_SCHEDULER_START

@@ -6,14 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-import jobs.registry  # noqa: F401  (see below)
 from core.jobruns import JobRun
 from core.pauses import Pause
 from tests import pages
-
-# AppTest puts the page's own folder first on sys.path, where pages/jobs.py would shadow the
-# `jobs` package; importing the package here first keeps the page's import unambiguous. The
-# console itself runs app.py from the project folder and is not affected.
 
 EARLIER = datetime(2026, 6, 14, 2, 0, tzinfo=UTC)
 
@@ -36,7 +31,7 @@ def _seed_runs(engine) -> None:
 def test_an_admin_sees_the_runs_with_their_errors(engine, monkeypatch, admin):
     pages.use_database(monkeypatch, engine)
     _seed_runs(engine)
-    page = pages.page("jobs", admin).run()
+    page = pages.page("job_runs", admin).run()
     assert not page.exception
     shown = page.dataframe[0].value
     assert list(shown["Status"]) == ["failed"]
@@ -60,7 +55,7 @@ def test_an_admin_runs_a_job_and_sees_it_finish(engine, monkeypatch, admin, now)
             )
         )
         session.commit()
-    page = pages.page("jobs", admin).run()
+    page = pages.page("job_runs", admin).run()
     page.selectbox[0].select("pause_expiry")
     page.button[0].click().run()
     assert not page.exception
@@ -75,6 +70,6 @@ def test_an_admin_runs_a_job_and_sees_it_finish(engine, monkeypatch, admin, now)
 def test_a_planner_is_refused(engine, monkeypatch, planner):
     pages.use_database(monkeypatch, engine)
     _seed_runs(engine)
-    page = pages.page("jobs", planner).run()
+    page = pages.page("job_runs", planner).run()
     assert "does not give access" in page.error[0].value
     assert not page.dataframe and not page.button

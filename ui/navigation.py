@@ -40,7 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/results.py", "Results", ":material/insights:", "Review", P.READ_AUDIT),
     PageSpec("pages/audit.py", "Audit trail", ":material/fact_check:", "Review", P.READ_AUDIT),
     PageSpec("pages/model.py", "Model", ":material/model_training:", "Review", P.READ_AUDIT),
-    PageSpec("pages/jobs.py", "Jobs", ":material/schedule:", "Admin", P.RUN_JOBS),
+    PageSpec("pages/job_runs.py", "Jobs", ":material/schedule:", "Admin", P.RUN_JOBS),
     PageSpec("pages/users.py", "Users", ":material/manage_accounts:", "Admin", P.MANAGE_USERS),
 )
 
