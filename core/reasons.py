@@ -177,6 +177,28 @@ CONCEPTS: dict[str, tuple[list[str], Text]] = {
 }
 
 
+# When a concept can be a reason at all (cheap, for every row); its words are built only for
+# the rows where it is among the top reasons.
+ALWAYS = lambda f: pd.Series(True, index=f.index)  # noqa: E731
+VALID: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "overdue": ALWAYS,
+    "frequency": ALWAYS,
+    "spend": ALWAYS,
+    "trend": lambda f: (f["spend_trend"] < 0) & (f["spend_trend"] > -1),
+    "tenure": lambda f: f["tenure_days"] < 365,
+    "breadth": lambda f: f["category_breadth_365d"].notna(),
+    "consumables": lambda f: f["consumables_due"] > 0,
+    "discount": lambda f: f["discount_share_365d"] > 0,
+    "returns": lambda f: f["returns_365d"] > 0,
+    "complaints": lambda f: f["complaints_365d"] > 0,
+    "late": lambda f: f["late_orders_365d"] > 0,
+    "stockouts": lambda f: f["backordered_lines_365d"] > 0,
+    "survey": lambda f: f["survey_last"].notna(),
+    "browsing": lambda f: f["browse_recency_days"].notna(),
+    "consent": lambda f: f["consent_any"] == 0,
+}
+
+
 def explain(
     features: pd.DataFrame, contributions: np.ndarray, feature_names: list[str], *, top: int = 3
 ) -> pd.Series:
@@ -188,23 +210,26 @@ def explain(
             if feature in feature_names:
                 membership[feature_names.index(feature), j] = 1.0
     by_concept = contributions[:, : len(feature_names)] @ membership
-    texts = []
     for j, concept in enumerate(names):
-        text, valid = CONCEPTS[concept][1](features)
-        by_concept[~valid.to_numpy(bool), j] = -np.inf
-        texts.append(text.to_numpy(dtype=object))
+        by_concept[~VALID[concept](features).to_numpy(bool), j] = -np.inf
     order = np.argsort(-by_concept, axis=1, kind="stable")[:, :top]
     chosen = np.take_along_axis(by_concept, order, axis=1)
+    # The strongest push is always named when it raises the risk at all; the rest must matter.
+    floor = np.array([1e-6] + [MIN_CONTRIBUTION] * (order.shape[1] - 1))
+    named = chosen >= floor
     rows = np.arange(len(features))
-    columns = []
-    for rank in range(order.shape[1]):
-        picked = np.empty(len(features), dtype=object)
-        for j in np.unique(order[:, rank]):
-            hit = order[:, rank] == j
-            picked[hit] = texts[j][hit]
-        # The strongest push is always named when it raises the risk at all; the rest must matter.
-        picked[chosen[:, rank] < (MIN_CONTRIBUTION if rank else 1e-6)] = None
-        columns.append(picked)
+    columns = [np.full(len(features), None, dtype=object) for _ in range(order.shape[1])]
+    for j, concept in enumerate(names):
+        where = (order == j) & named
+        hit = where.any(axis=1)
+        if not hit.any():
+            continue
+        text = CONCEPTS[concept][1](features.iloc[np.flatnonzero(hit)])[0].to_numpy(dtype=object)
+        position = np.full(len(features), -1)
+        position[hit] = np.arange(hit.sum())
+        for rank in range(order.shape[1]):
+            mask = where[:, rank]
+            columns[rank][mask] = text[position[mask]]
     out = (
         [json.dumps([t for t in row if t is not None]) for row in zip(*columns, strict=True)]
         if columns
