@@ -28,6 +28,8 @@ def _split(frame: pd.DataFrame, blocked: pd.Series, reasons):
     """
     blocked = blocked.reindex(frame.index).fillna(False).astype(bool)
     suppressed = frame.loc[blocked, [c for c in SUPPRESSED_COLUMNS if c != "reason"]].copy()
+    if not blocked.any():
+        return frame.copy(), suppressed.assign(reason=pd.Series(dtype=object))
     if callable(reasons):
         reasons = reasons(frame.loc[blocked])
     if isinstance(reasons, pd.Series):
@@ -261,11 +263,10 @@ def limit(
     frame = chosen.sort_values(["priority", "customer_id"], ascending=[False, True]).copy()
     suppressed = []
 
-    contacted = (
-        frame["customer_id"].map(already_contacted).fillna(0)
-        if already_contacted is not None
-        else 0
-    )
+    contacted = 0
+    if already_contacted is not None and not already_contacted.empty:
+        counts = already_contacted.astype(float).reindex(frame["customer_id"].to_numpy())
+        contacted = counts.fillna(0).to_numpy()
     rank = frame.groupby("customer_id").cumcount() + contacted
     cap_reason = (
         f"contact cap: at most {config.contact_cap_per_week} offer(s) per customer per week"

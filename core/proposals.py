@@ -106,6 +106,10 @@ def _recommendations(data: proposal_data.ProposalData, facts: pd.DataFrame, conf
 def _offer_economics(
     chosen: pd.DataFrame, facts: pd.DataFrame, config: CampaignConfig
 ) -> pd.DataFrame:
+    """Expected units, revenue, cost and priority of each chosen offer, and why this offer."""
+    if chosen.empty:
+        columns = ["expected_units", "expected_revenue", "expected_cost", "priority", "why_offer"]
+        return chosen.assign(**{c: pd.Series(dtype=float) for c in columns})
     frame = chosen.copy()
     uptake = frame["expected_uptake"].to_numpy()
     has_sku = frame["sku"].notna().to_numpy()
@@ -171,32 +175,37 @@ def _choose(
             index=remaining.index,
         )
         remaining = remaining[~pairs.isin(taken)]
-    return pd.concat(picks, ignore_index=True) if picks else kept.iloc[0:0]
+    if not picks:
+        return kept.iloc[0:0].assign(propensity=[], expected_uptake=[], alternatives=[])
+    return pd.concat(picks, ignore_index=True)
 
 
-def propose(
+@dataclass
+class Plan:
+    """What a week's proposal would write: offers, suppressed candidates, and SKU stock status."""
+
+    offers: pd.DataFrame
+    suppressed: pd.DataFrame
+    skus: pd.DataFrame
+    spare: pd.Series
+    candidates: pd.DataFrame
+
+
+def plan(
+    data: proposal_data.ProposalData,
     *,
-    session: Session,
-    as_of: date | None,
-    now: datetime,
-    week: str | None = None,
-    config: CampaignConfig | None = None,
+    week: str,
+    as_of: date,
+    send_date: date,
+    window_end: date,
+    config: CampaignConfig,
+    active_pauses: pd.DataFrame,
+    settled: pd.DataFrame,
+    reviewed: set[str] = frozenset(),
     seed: int | None = None,
-    actor: Actor = SYSTEM,
-    progress: Progress | None = None,
-) -> ProposalSummary:
-    """Create (or refresh) the week's proposed campaigns and offers in the caller's transaction."""
-    require(actor, Permission.RUN_JOBS)
-    step = progress or (lambda _label: None)
-    week, as_of, send_date, window_end = week_bounds(week, as_of, today=now.date())
-    config = config or load_config(session)
-    conn = session.connection()
-
-    step("loading data")
-    data = proposal_data.load(conn, as_of=as_of, history_days=config.history_days)
-    campaigns, settled = proposal_data.week_state(conn, week)
-    active_pauses = pauses.active_frame(session, now=now)
-
+    step: Progress = lambda _label: None,
+) -> Plan:
+    """The pure heart of `propose`: frames in, the week's offers and suppressions out."""
     step("building candidates")
     facts = playbook.build_facts(
         data.orders,
@@ -216,7 +225,6 @@ def propose(
         recommendations=_recommendations(data, facts, config),
     )
     candidates = playbook.candidates(inputs, config)
-    reviewed = set(campaigns.loc[campaigns["status"] != Status.PROPOSED, "campaign_type"])
     candidates = candidates[~candidates["campaign_type"].isin(reviewed)]
     if not settled.empty:
         decided = settled[["customer_id", "campaign_type"]].assign(_decided=True)
@@ -284,6 +292,48 @@ def propose(
         on=["customer_id", "campaign_type"],
         how="left",
     )
+
+    return Plan(offers, suppressed, skus, spare, candidates)
+
+
+def propose(
+    *,
+    session: Session,
+    as_of: date | None,
+    now: datetime,
+    week: str | None = None,
+    config: CampaignConfig | None = None,
+    seed: int | None = None,
+    actor: Actor = SYSTEM,
+    progress: Progress | None = None,
+) -> ProposalSummary:
+    """Create (or refresh) the week's proposed campaigns and offers in the caller's transaction."""
+    require(actor, Permission.RUN_JOBS)
+    step = progress or (lambda _label: None)
+    week, as_of, send_date, window_end = week_bounds(week, as_of, today=now.date())
+    config = config or load_config(session)
+    conn = session.connection()
+
+    step("loading data")
+    data = proposal_data.load(conn, as_of=as_of, history_days=config.history_days)
+    campaigns, settled = proposal_data.week_state(conn, week)
+    active_pauses = pauses.active_frame(session, now=now)
+
+    reviewed = set(campaigns.loc[campaigns["status"] != Status.PROPOSED, "campaign_type"])
+    result = plan(
+        data,
+        week=week,
+        as_of=as_of,
+        send_date=send_date,
+        window_end=window_end,
+        config=config,
+        active_pauses=active_pauses,
+        settled=settled,
+        reviewed=reviewed,
+        seed=seed,
+        step=step,
+    )
+    offers, suppressed, spare = result.offers, result.suppressed, result.spare
 
     step("writing proposals")
     summary = ProposalSummary(week=week, as_of=as_of)
