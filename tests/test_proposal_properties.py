@@ -264,7 +264,7 @@ def _every_suppression_has_a_reason_in_words(case, result):
     assert suppressed["reason"].map(lambda r: isinstance(r, str) and len(r) > 5).all()
 
 
-PROPERTY = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

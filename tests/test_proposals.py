@@ -104,11 +104,13 @@ def test_paused_sku_is_suppressed_with_the_reason(shop, now, support):
     assert offer.status == Status.SUPPRESSED and offer.reason == "sku A1 is paused: recall"
 
 
-def test_rerun_replaces_unreviewed_offers_without_duplicates(shop, now):
-    _propose(shop, now)
+@pytest.mark.parametrize("share", [0.0, 0.5])
+def test_rerun_replaces_unreviewed_offers_without_duplicates(shop, now, share):
+    config = CampaignConfig(holdout_share=share)
+    _propose(shop, now, config=config)
     first = {k: (o.status, o.sku, o.holdout) for k, o in _offers(shop).items()}
     ids = {c.campaign_type: c.id for c in shop.exec(select(Campaign))}
-    _propose(shop, now + timedelta(hours=1))
+    _propose(shop, now + timedelta(hours=1), config=config)
     again = {k: (o.status, o.sku, o.holdout) for k, o in _offers(shop).items()}
     assert again == first
     assert {c.campaign_type: c.id for c in shop.exec(select(Campaign))} == ids
