@@ -175,7 +175,7 @@ def sku_table(
     if filters.supplier_id:
         frame = frame[frame["supplier_id"] == filters.supplier_id]
     if filters.short_only:
-        frame = frame[frame["short"]]
+        frame = frame.loc[frame["short"].astype(bool)]
     column, ascending = SKU_SORTS[sort]
     frame = frame.sort_values([column, "sku"], ascending=[ascending, True], na_position="last")
     return frame.reset_index(drop=True)
