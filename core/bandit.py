@@ -1,0 +1,153 @@
+"""Which campaign to send when several are allowed: contextual Thompson sampling with a floor.
+
+Each campaign (arm) has a Beta-Bernoulli model of conversion per context cell (segment, risk
+band, value tier). The cell's prior is the arm's pooled rate over all cells, which in turn starts
+from the configured cold-start uptake, so a new cell borrows what the arm has learned elsewhere.
+
+Customers with the same context and the same set of allowed arms face the same posterior, so
+the Thompson probabilities are computed once per such group (by Monte Carlo), mixed with an
+exploration floor, and each customer's arm is drawn from them. The logged propensity is
+therefore exactly the probability with which the policy chose the offer, as off-policy
+evaluation needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+VALUE_TIERS = (50.0, 200.0)  # expected value below 50 is low, below 200 mid, else high
+HISTORY_COLUMNS = ["campaign_type", "context", "converted"]
+
+
+def contexts(facts: pd.DataFrame) -> pd.Series:
+    """'segment|risk band|value tier' per row of scored facts (n_orders, risk_band, expected_value)."""
+    orders = facts["n_orders"].fillna(0).to_numpy()
+    segment = np.select([orders <= 1, orders < 5], ["new", "regular"], "loyal")
+    band = facts["risk_band"].astype(object).where(facts["risk_band"].notna(), "unscored")
+    value = facts["expected_value"].fillna(facts.get("total_spend", 0.0)).fillna(0.0).to_numpy()
+    tier = np.select([value < VALUE_TIERS[0], value < VALUE_TIERS[1]], ["low", "mid"], "high")
+    return pd.Series(segment, index=facts.index) + "|" + band.astype(str) + "|" + tier
+
+
+@dataclass(frozen=True)
+class BanditModel:
+    """Beta parameters per (campaign_type, context), with each arm's pooled prior for new cells."""
+
+    cells: pd.DataFrame  # campaign_type, context, alpha, beta
+    arm_rates: dict[str, float]
+    strength: float
+
+    def parameters(self, arms: pd.Series, cells: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """alpha, beta for each (arm, context) pair; unseen cells get the arm's pooled prior."""
+        table = self.cells.set_index(["campaign_type", "context"])
+        keys = pd.MultiIndex.from_arrays([arms.to_numpy(), cells.to_numpy()])
+        found = table.reindex(keys)
+        rate = arms.map(self.arm_rates).fillna(0.05).to_numpy()
+        alpha = found["alpha"].to_numpy()
+        beta = found["beta"].to_numpy()
+        missing = np.isnan(alpha)
+        alpha = np.where(missing, rate * self.strength, alpha)
+        beta = np.where(missing, (1 - rate) * self.strength, beta)
+        return alpha, beta
+
+    def mean(self, arms: pd.Series, cells: pd.Series) -> np.ndarray:
+        alpha, beta = self.parameters(arms, cells)
+        return alpha / (alpha + beta)
+
+
+def fit(history: pd.DataFrame, *, priors: dict[str, float], strength: float) -> BanditModel:
+    """Posterior from recorded outcomes (campaign_type, context, converted), treatment only."""
+    history = history.dropna(subset=["converted"])
+    reward = history["converted"].astype(float)
+    pooled = reward.groupby(history["campaign_type"]).agg(["sum", "count"])
+    arm_rates = {}
+    for arm, prior in priors.items():
+        successes, trials = pooled.loc[arm] if arm in pooled.index else (0.0, 0.0)
+        arm_rates[arm] = float((prior * strength + successes) / (strength + trials))
+    cells = reward.groupby([history["campaign_type"], history["context"]]).agg(["sum", "count"])
+    cells = cells.reset_index()
+    rate = cells["campaign_type"].map(arm_rates).fillna(0.05)
+    cells["alpha"] = rate * strength + cells["sum"]
+    cells["beta"] = (1 - rate) * strength + cells["count"] - cells["sum"]
+    return BanditModel(cells[["campaign_type", "context", "alpha", "beta"]], arm_rates, strength)
+
+
+def cold_start(*, priors: dict[str, float], strength: float) -> BanditModel:
+    """A model that knows only the configured uptake of each campaign."""
+    return fit(pd.DataFrame(columns=HISTORY_COLUMNS), priors=priors, strength=strength)
+
+
+def choose(
+    candidates: pd.DataFrame,
+    model: BanditModel,
+    *,
+    rng: np.random.Generator,
+    exploration_floor: float,
+    draws: int = 256,
+) -> pd.DataFrame:
+    """One campaign per customer among their allowed rows (customer_id, campaign_type, context).
+
+    Returns the chosen rows with `propensity` (probability of this choice), `expected_uptake`
+    (posterior mean) and `alternatives` (the other allowed campaigns).
+    """
+    if candidates.empty:
+        return candidates.assign(propensity=[], expected_uptake=[], alternatives=[])
+    frame = candidates.sort_values(["customer_id", "campaign_type"]).reset_index(drop=True)
+    frame["expected_uptake"] = model.mean(frame["campaign_type"], frame["context"])
+    arms = np.sort(frame["campaign_type"].unique())
+    arm_code = np.searchsorted(arms, frame["campaign_type"].to_numpy())
+    customer_code, customers = pd.factorize(frame["customer_id"], sort=False)
+    # Each customer's allowed arms as a bit mask; with their context it names the group.
+    mask = np.bincount(customer_code, weights=np.left_shift(1, arm_code)).astype(np.int64)
+    first_row = np.flatnonzero(np.r_[True, customer_code[1:] != customer_code[:-1]])
+    context_code, context_values = pd.factorize(frame["context"].to_numpy()[first_row])
+    keys, group = np.unique(
+        context_code.astype(np.int64) * (1 << len(arms)) + mask, return_inverse=True
+    )
+    group_mask = keys % (1 << len(arms))
+    group_context = keys // (1 << len(arms))
+    allowed = (np.right_shift(group_mask[:, None], np.arange(len(arms))) & 1).astype(bool)
+
+    alpha, beta = model.parameters(
+        pd.Series(np.tile(arms, len(keys))),
+        pd.Series(np.repeat(context_values[group_context], len(arms))),
+    )
+    shape = (len(keys), len(arms))
+    samples = rng.beta(
+        alpha.reshape(shape)[:, None, :],
+        beta.reshape(shape)[:, None, :],
+        size=(len(keys), draws, len(arms)),
+    )
+    samples[np.broadcast_to(~allowed[:, None, :], samples.shape)] = -1.0
+    winners = samples.argmax(axis=2)
+    wins = (
+        np.bincount(
+            (np.arange(len(keys))[:, None] * len(arms) + winners).ravel(),
+            minlength=len(keys) * len(arms),
+        ).reshape(shape)
+        / draws
+    )
+    k = allowed.sum(axis=1, keepdims=True)
+    p = (1 - exploration_floor) * wins + exploration_floor * allowed / k
+    p = np.where(allowed, p, 0.0)
+    p = p / p.sum(axis=1, keepdims=True)
+
+    # Draw each customer's arm from their group's probabilities (inverse CDF).
+    cdf = np.cumsum(p[group], axis=1)
+    u = rng.random(len(customers))
+    pick = np.minimum((cdf < u[:, None]).sum(axis=1), len(arms) - 1)
+    # Rounding can land on a disallowed trailing arm; take the last allowed one instead.
+    last_allowed = len(arms) - 1 - np.argmax(allowed[group][:, ::-1], axis=1)
+    pick = np.where(allowed[group, pick], pick, last_allowed)
+    propensity = p[group, pick]
+
+    chosen_rows = arm_code == pick[customer_code]
+    chosen = frame.loc[chosen_rows].copy()
+    chosen["propensity"] = propensity[customer_code[chosen_rows]]
+    others = mask & ~np.left_shift(1, pick)
+    names = {m: ", ".join(arms[(m >> np.arange(len(arms))) & 1 == 1]) for m in np.unique(others)}
+    chosen["alternatives"] = pd.Series(others).map(names).to_numpy()[customer_code[chosen_rows]]
+    return chosen.reset_index(drop=True)
