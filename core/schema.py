@@ -15,6 +15,7 @@ from core import (  # noqa: F401
     audit,
     campaign_config,
     campaigns,
+    console_indexes,
     jobruns,
     model_versions,
     pauses,
