@@ -43,7 +43,7 @@ def _records(table: Table, frame: pd.DataFrame) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in zip(*out.values(), strict=True)]
 
 
-def _statement(conn: Connection, table: Table, update: bool):
+def _statement(conn: Connection, table: Table, update: bool, present: set[str] | None = None):
     if not update:
         return insert(table)
     dialect = conn.dialect.name
@@ -52,7 +52,11 @@ def _statement(conn: Connection, table: Table, update: bool):
         raise NotImplementedError(f"Upsert is not implemented for {dialect}.")
     statement = module.insert(table)
     keys = [c.name for c in table.primary_key.columns]
-    updatable = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+    updatable = {
+        c.name: statement.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and (present is None or c.name in present)
+    }
     if not updatable:
         return statement.on_conflict_do_nothing(index_elements=keys)
     return statement.on_conflict_do_update(index_elements=keys, set_=updatable)
@@ -67,7 +71,13 @@ def write_frame(
     chunk_rows: int = CHUNK_ROWS,
     progress: Progress | None = None,
 ) -> int:
-    """Insert (or upsert by primary key) every row of the frame; returns the row count."""
+    """Insert (or upsert by primary key) every row of the frame; returns the row count.
+
+    An insert fills columns missing from the frame with the table's defaults; an upsert leaves
+    them out, so that the stored values of existing rows are kept.
+    """
+    if not update:
+        frame = with_defaults(table, frame)
     if not update and conn.dialect.name in _FAST_INSERT:
         return _FAST_INSERT[conn.dialect.name](conn, table, frame, chunk_rows, progress)
     written = 0
@@ -75,11 +85,21 @@ def write_frame(
         chunk = frame.iloc[start : start + chunk_rows]
         records = _records(table, chunk)
         if records:
-            conn.execute(_statement(conn, table, update), records)
+            conn.execute(_statement(conn, table, update, set(frame.columns)), records)
         written += len(chunk)
         if progress:
             progress(len(chunk))
     return written
+
+
+def with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame plus every missing column that has a plain default value."""
+    missing = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in frame.columns and c.default is not None and c.default.is_scalar
+    }
+    return frame.assign(**missing) if missing else frame
 
 
 @contextmanager
