@@ -39,7 +39,19 @@ class ProposalData:
 
 
 def _read(conn: Connection, statement) -> pd.DataFrame:
-    return pd.read_sql(statement, conn)
+    """Run a select into a frame; on SQLite through the driver, skipping per-value conversion.
+
+    SQLAlchemy turns every stored date string into a `date` object one by one, which dominates
+    the time of reading a few million order lines; the callers parse dates per column instead.
+    """
+    if conn.dialect.name != "sqlite":
+        return pd.read_sql(statement, conn)
+    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = [compiled.params[name] for name in compiled.positiontup or []]
+    params = [p.isoformat() if isinstance(p, date) else p for p in params]
+    cursor = conn.connection.driver_connection.execute(str(compiled), params)
+    columns = [d[0] for d in cursor.description]
+    return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
 
 
 def _columns(model, names):
@@ -146,6 +158,12 @@ def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
     ):
         for column in columns:
             frame[column] = pd.to_datetime(frame[column])
+    for column in ("price", "unit_cost", "replenishment_days"):
+        products[column] = pd.to_numeric(products[column]).astype(float)
+    for column in ("is_consumable", "active"):
+        products[column] = products[column].astype(bool)
+    for column in ("consent_email", "consent_sms", "consent_post"):
+        customers[column] = customers[column].fillna(False).astype(bool)
     return ProposalData(
         customers, products, suppliers, stock, inbound, orders, lines, scores, outcomes
     )

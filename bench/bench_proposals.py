@@ -1,0 +1,163 @@
+"""Time and peak memory of a week's proposals (`core.proposals.propose`) per number of customers.
+
+    python bench/bench_proposals.py --customers 100000 [1000000] [--db DIR]
+
+For each size a scratch SQLite database is filled with the demo marketplace and seeded churn
+scores (random but fixed, so that scoring's own cost is not counted here), in one process;
+the proposal then runs in a fresh process, so its peak memory is its own. The run is repeated
+once to time a rerun of the same week (which replaces the unreviewed proposals).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+END = date(2026, 6, 14)
+WEEK = "2026-W25"
+
+
+def setup(customers: int, url: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+    import pandas as pd
+
+    from core import demo, schema
+    from core.bulk import write_frame
+    from core.db import make_engine
+    from core.scores import CustomerScore
+
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    start = time.perf_counter()
+    frames = demo.generate(customers=customers, seed=42, end_date=END)
+    demo.write(engine, frames)
+    rng = np.random.default_rng(1)
+    ids = frames["customers"]["customer_id"]
+    probability = rng.beta(2, 3, len(ids))
+    value = rng.gamma(2.0, 60.0, len(ids))
+    scores = pd.DataFrame(
+        {
+            "as_of": END,
+            "customer_id": ids,
+            "churn_probability": probability,
+            "risk_band": np.select(
+                [probability < 0.3, probability < 0.6], ["low", "medium"], "high"
+            ),
+            "expected_value": value,
+            "value_at_risk": value * probability,
+            "reasons": '["seeded for the benchmark"]',
+            "scored_at": datetime(2026, 6, 14, 6, tzinfo=UTC),
+        }
+    )
+    with engine.begin() as conn:
+        write_frame(conn, CustomerScore.__table__, scores, update=False)
+    engine.dispose()
+    return {"setup_s": round(time.perf_counter() - start, 1), "orders": len(frames["orders"])}
+
+
+def propose_once(url: str) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from core import proposals
+    from core.db import make_engine, session_scope
+
+    engine = make_engine(url)
+    runs = []
+    for attempt in range(2):
+        steps: dict[str, float] = {}
+        last = [time.perf_counter(), None]
+
+        def step(label: str, steps=steps, last=last) -> None:
+            now = time.perf_counter()
+            if last[1]:
+                steps[last[1]] = round(now - last[0], 2)
+            last[0], last[1] = now, label
+
+        start = time.perf_counter()
+        with session_scope(engine) as session:
+            summary = proposals.propose(
+                session=session,
+                as_of=END,
+                week=WEEK,
+                now=datetime(2026, 6, 14, 7, attempt, tzinfo=UTC),
+                progress=step,
+            )
+            step("done")
+        runs.append(
+            {
+                "seconds": round(time.perf_counter() - start, 2),
+                "steps": steps,
+                "offers": summary.offers,
+                "suppressed": summary.suppressed,
+            }
+        )
+    engine.dispose()
+    return {
+        "runs": runs,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--db", default="", help="keep the scratch databases in this folder")
+    parser.add_argument("--child", choices=["setup", "propose"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "setup":
+        print(json.dumps(setup(args.customers[0], args.url)))
+        return
+    if args.child == "propose":
+        print(json.dumps(propose_once(args.url)))
+        return
+    for customers in args.customers:
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(args.db or scratch)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"proposals-{customers}.db"
+            url = f"sqlite:///{path}"
+            if not path.exists():
+                made = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        "setup",
+                        "--customers",
+                        str(customers),
+                        "--url",
+                        url,
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+                print(
+                    f"{customers:,} customers: set up in {json.loads(made.splitlines()[-1])['setup_s']} s"
+                )
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "propose", "--url", url],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        result = json.loads(out.strip().splitlines()[-1])
+        first, rerun = result["runs"]
+        print(
+            f"{customers:>10,} customers: propose {first['seconds']:.1f} s, rerun {rerun['seconds']:.1f} s, "
+            f"peak memory {result['peak_rss_mb']:,} MB; {first['offers']:,} offers, {first['suppressed']:,} suppressed"
+        )
+        print("    steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in first["steps"].items()))
+
+
+if __name__ == "__main__":
+    main()
