@@ -4,8 +4,9 @@
 
 On demo data: rules are learnt from orders before a cut-off date; for each customer who buys
 something new in the following 90 days, we recommend k SKUs from their last SKU before the
-cut-off (association rules ranked by confidence x log(1 + lift)) or the k most popular SKUs they do not own yet, and count a hit when
-a recommended SKU is among those new purchases. Recall@k = share of new SKUs recommended.
+cut-off (association rules ranked by confidence x log(1 + lift)), or the k most popular SKUs
+they do not own yet, and count a hit when a recommended SKU is among those new purchases.
+Recall@k = share of the new SKUs that were recommended.
 """
 
 from __future__ import annotations

@@ -68,7 +68,9 @@ class Offer(SQLModel, table=True):
     """One customer's offer in one campaign (or the record of why it was suppressed)."""
 
     __tablename__ = "offers"
-    __table_args__ = (UniqueConstraint("campaign_id", "customer_id", name="uq_offer_campaign_customer"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "customer_id", name="uq_offer_campaign_customer"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaigns.id", index=True)
