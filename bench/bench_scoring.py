@@ -1,6 +1,7 @@
 """Accuracy, time and memory of churn training and scoring on the demo marketplace.
 
     python bench/bench_scoring.py --customers 100000 [1000000] [--nthread 2] [--keep DIR]
+    python bench/bench_scoring.py --score-only DB.sqlite   # scoring only, on a kept database
 
 Per size, three processes against one scratch SQLite file (so each peak memory is its own):
 load the demo (not part of the figures), train (features for every snapshot, XGBoost with
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -90,6 +92,7 @@ def score(url: str, nthread: int, seed: int) -> dict:
         "score_total_s": round(end - start, 1),
         "score_steps_s": steps,
         "score_peak_mib": round(_peak_mib()),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "customers_scored": summary.customers,
         "bands": summary.by_band,
     }
@@ -117,6 +120,12 @@ def main() -> None:
     parser.add_argument("--nthread", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="Keep the scratch databases in this folder.")
+    parser.add_argument(
+        "--score-only",
+        type=Path,
+        metavar="DB",
+        help="Only run the scoring process against this kept SQLite database (with a model).",
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -129,6 +138,11 @@ def main() -> None:
         else:
             figures = score(args.url, args.nthread, args.seed)
         print(json.dumps(figures))
+        return
+    if args.score_only:
+        url = f"sqlite:///{args.score_only.resolve()}"
+        common = ["--url", url, "--nthread", str(args.nthread), "--seed", str(args.seed)]
+        print(json.dumps(_child("score", common), indent=1))
         return
     folder = args.keep or Path(tempfile.mkdtemp(prefix="easel-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
