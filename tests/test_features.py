@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import tables
+from core import demo, features, tables
 from core.bulk import write_frame
 from core.features import (
     COLUMNS,
@@ -296,3 +296,53 @@ def test_reading_only_a_year_of_details_changes_no_feature(engine):
     full = build_features(load_frames(engine, AS_OF), AS_OF)
     recent = build_features(load_frames(engine, AS_OF, detail_days=DETAIL_DAYS), AS_OF)
     pd.testing.assert_frame_equal(full, recent)
+
+
+def _read_through_sqlalchemy(conn, statement, **_):
+    """The reader as it was: pandas over SQLAlchemy, every value converted by its column type."""
+    return pd.read_sql(statement, conn)
+
+
+def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates as datetime64[s], every other column as plain Python objects with None for missing."""
+    out = {}
+    for name in frame.columns:
+        values = frame[name]
+        sample = values.dropna()
+        if len(sample) and hasattr(sample.iloc[0], "isoformat"):
+            values = pd.to_datetime(values).astype("datetime64[s]")
+        else:
+            values = values.astype(object).where(values.notna(), None)
+        out[name] = values.reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+@pytest.mark.parametrize("detail_days", [None, DETAIL_DAYS])
+def test_fast_reader_returns_the_same_frames_as_sqlalchemy(engine, monkeypatch, detail_days):
+    as_of = date(2026, 6, 15)
+    demo.write(engine, demo.generate(customers=60, seed=5, end_date=date(2026, 7, 31)))
+    fast = load_frames(engine, as_of, detail_days=detail_days)
+    monkeypatch.setattr(features, "read_frame", _read_through_sqlalchemy)
+    before = load_frames(engine, as_of, detail_days=detail_days)
+    assert set(fast) == set(before)
+    for name, frame in before.items():
+        assert list(fast[name].columns) == COLUMNS[name]
+        pd.testing.assert_frame_equal(_comparable(fast[name]), _comparable(frame))
+    assert len(fast["orders"]) and len(fast["order_lines"]) and len(fast["browsing_events"])
+    pd.testing.assert_frame_equal(build_features(fast, as_of), build_features(before, as_of))
+
+
+def test_fast_reader_types_dates_and_flags(engine):
+    demo.write(engine, demo.generate(customers=20, seed=5, end_date=date(2026, 6, 15)))
+    frames = load_frames(engine, date(2026, 6, 15))
+    assert frames["orders"]["ordered_date"].dtype == "datetime64[s]"
+    assert frames["orders"]["delivered_date"].dtype == "datetime64[s]"
+    assert frames["customers"]["consent_email"].dtype == bool
+    assert frames["order_lines"]["backordered"].dtype == bool
+
+
+def test_fast_reader_on_empty_tables(engine):
+    frames = load_frames(engine, AS_OF)
+    assert all(len(frame) == 0 for frame in frames.values())
+    assert list(frames["orders"].columns) == COLUMNS["orders"]
+    assert build_features(frames, AS_OF).empty
