@@ -135,15 +135,11 @@ def _driver_columns(
             # SQLAlchemy keeps SQLite dates as ISO text; PostgreSQL's COPY parses the same text.
             array = np.datetime_as_string(days, unit="D").astype(object)
         elif isinstance(kind, DateTime):
-            stamps = pd.to_datetime(series, utc=True)
+            # Each distinct timestamp is converted once (a write often stamps every row alike).
+            codes, distinct = pd.factorize(pd.to_datetime(series, utc=True))
             process = column.type._cached_bind_processor(conn.dialect) or (lambda v: v)
-            array = np.array(
-                [
-                    None if m else process(v.to_pydatetime())
-                    for v, m in zip(stamps, mask, strict=True)
-                ],
-                dtype=object,
-            )
+            converted = [process(v.to_pydatetime()) for v in distinct]
+            array = np.array([*converted, None], dtype=object)[codes]
         else:
             array = series.to_numpy(dtype=object, copy=True)
         if mask.any():
