@@ -89,7 +89,10 @@ class CampaignConfig(_Strict):
     margin_floor: float = Field(default=0.20, ge=0, lt=1)
     min_discount_pct: float = Field(default=5.0, ge=0)
     forecast_window_days: int = Field(default=56, ge=7)
-    history_days: int = Field(default=730, ge=90)
+    # Order lines read for favourite SKUs, consumable cycles and co-purchases.
+    history_days: int = Field(default=365, ge=90)
+    # Daily units per SKU read for the forecast's seasonality.
+    season_history_days: int = Field(default=730, ge=90)
     channels: list[str] = Field(default_factory=lambda: ["email", "sms", "post"])
     exploration_floor: float = Field(default=0.05, ge=0, le=1)
     prior_strength: float = Field(default=20.0, gt=0)

@@ -36,6 +36,9 @@ class ProposalData:
     lines: pd.DataFrame
     scores: pd.DataFrame
     outcomes: pd.DataFrame
+    # Summaries of the whole history; derived from `orders` and `lines` when not given.
+    summary: pd.DataFrame | None = None
+    daily_units: pd.DataFrame | None = None
 
 
 def _read(conn: Connection, statement) -> pd.DataFrame:
@@ -59,8 +62,20 @@ def _columns(model, names):
     return [table.c[n] for n in names]
 
 
-def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
-    """Everything up to as_of: customers, catalogue, stock, open inbound, recent orders, scores."""
+def load(
+    conn: Connection,
+    *,
+    as_of: date,
+    history_days: int,
+    recent_order_days: int = 60,
+    season_history_days: int = 730,
+) -> ProposalData:
+    """Everything up to as_of: customers, catalogue, stock, open inbound, order summaries, the
+    recent orders and order lines, daily units per SKU, scores and recorded outcomes.
+
+    The heavy history is summarised in SQL (one row per customer, per SKU and day) so that only
+    `history_days` of order lines and `recent_order_days` of orders travel as rows.
+    """
     since = as_of - timedelta(days=history_days)
     orders_t = tables.Order.__table__
     lines_t = tables.OrderLine.__table__
@@ -120,7 +135,36 @@ def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
                     "amount",
                 ],
             )
-        ).where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of),
+        ).where(
+            orders_t.c.ordered_date >= as_of - timedelta(days=recent_order_days),
+            orders_t.c.ordered_date < as_of,
+        ),
+    )
+    summary = _read(
+        conn,
+        select(
+            orders_t.c.customer_id,
+            func.count().label("n_orders"),
+            func.min(orders_t.c.ordered_date).label("first_order"),
+            func.max(orders_t.c.ordered_date).label("last_order"),
+            func.sum(orders_t.c.amount).label("total_spend"),
+        )
+        .where(orders_t.c.ordered_date < as_of, orders_t.c.status != "cancelled")
+        .group_by(orders_t.c.customer_id),
+    )
+    daily_units = _read(
+        conn,
+        select(
+            lines_t.c.sku, orders_t.c.ordered_date, func.sum(lines_t.c.quantity).label("quantity")
+        )
+        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
+        .where(
+            orders_t.c.ordered_date >= as_of - timedelta(days=season_history_days),
+            orders_t.c.ordered_date < as_of,
+            orders_t.c.status != "cancelled",
+            lines_t.c.sku.is_not(None),
+        )
+        .group_by(lines_t.c.sku, orders_t.c.ordered_date),
     )
     lines = _read(
         conn,
@@ -155,6 +199,8 @@ def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
     for frame, columns in (
         (orders, ["ordered_date", "promised_date", "delivered_date"]),
         (lines, ["ordered_date"]),
+        (summary, ["first_order", "last_order"]),
+        (daily_units, ["ordered_date"]),
     ):
         for column in columns:
             frame[column] = pd.to_datetime(frame[column])
@@ -164,8 +210,19 @@ def load(conn: Connection, *, as_of: date, history_days: int) -> ProposalData:
         products[column] = products[column].astype(bool)
     for column in ("consent_email", "consent_sms", "consent_post"):
         customers[column] = customers[column].fillna(False).astype(bool)
+    summary["total_spend"] = summary["total_spend"].astype(float)
     return ProposalData(
-        customers, products, suppliers, stock, inbound, orders, lines, scores, outcomes
+        customers,
+        products,
+        suppliers,
+        stock,
+        inbound,
+        orders,
+        lines,
+        scores,
+        outcomes,
+        summary,
+        daily_units,
     )
 
 

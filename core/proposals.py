@@ -213,6 +213,7 @@ def plan(
         as_of=as_of,
         late_lookback_days=config.service_recovery.lookback_days,
         min_late_days=config.service_recovery.min_late_days,
+        summary=data.summary,
     )
     facts.attrs["as_of"] = as_of
     inputs = playbook.PlaybookInputs(
@@ -239,7 +240,7 @@ def plan(
 
     step("checking guardrails")
     demand = forecast.daily_demand(
-        data.lines,
+        data.lines if data.daily_units is None else data.daily_units,
         as_of=as_of,
         target=send_date,
         products=data.products,
@@ -315,7 +316,13 @@ def propose(
     conn = session.connection()
 
     step("loading data")
-    data = proposal_data.load(conn, as_of=as_of, history_days=config.history_days)
+    data = proposal_data.load(
+        conn,
+        as_of=as_of,
+        history_days=config.history_days,
+        recent_order_days=config.service_recovery.lookback_days + 30,
+        season_history_days=config.season_history_days,
+    )
     campaigns, settled = proposal_data.week_state(conn, week)
     active_pauses = pauses.active_frame(session, now=now)
 

@@ -29,6 +29,17 @@ def _days(as_of: date, dates: pd.Series) -> np.ndarray:
     return (pd.Timestamp(as_of) - pd.to_datetime(dates)).dt.days.to_numpy()
 
 
+def summarise_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Per customer: n_orders, first_order, last_order, total_spend over orders not cancelled."""
+    kept = orders[orders["status"] != "cancelled"]
+    return kept.groupby("customer_id", as_index=False).agg(
+        n_orders=("order_id", "size"),
+        first_order=("ordered_date", "min"),
+        last_order=("ordered_date", "max"),
+        total_spend=("amount", "sum"),
+    )
+
+
 def build_facts(
     orders: pd.DataFrame,
     lines: pd.DataFrame,
@@ -36,21 +47,21 @@ def build_facts(
     as_of: date,
     late_lookback_days: int,
     min_late_days: int,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer with orders before as_of: counts, dates, spend, favourite and last SKU,
     and the worst recent late or cancelled order (for service recovery).
 
-    `orders`: order_id, customer_id, ordered_date, promised_date, delivered_date, status, amount.
+    `orders`: order_id, customer_id, ordered_date, promised_date, delivered_date, status, amount
+    (only the recent ones are needed when `summary` gives each customer's whole history).
     `lines`: customer_id, order_id, ordered_date, sku, quantity.
     """
     orders = orders[pd.to_datetime(orders["ordered_date"]) < pd.Timestamp(as_of)]
-    kept = orders[orders["status"] != "cancelled"]
-    facts = kept.groupby("customer_id").agg(
-        n_orders=("order_id", "size"),
-        first_order=("ordered_date", "min"),
-        last_order=("ordered_date", "max"),
-        total_spend=("amount", "sum"),
-    )
+    if summary is None:
+        summary = summarise_orders(orders)
+    facts = summary.set_index("customer_id")[
+        ["n_orders", "first_order", "last_order", "total_spend"]
+    ].copy()
     facts["days_since_first"] = _days(as_of, facts["first_order"])
     facts["days_since_last"] = _days(as_of, facts["last_order"])
 
