@@ -33,7 +33,9 @@ def _stock_impact(offers: pd.DataFrame, suppressed: pd.DataFrame, spare: pd.Seri
 def _explanation(suppressed: pd.DataFrame) -> str:
     if suppressed.empty:
         return "No offer was suppressed."
-    counts = suppressed["reason"].str.replace(r"\d[\d,.]*", "N", regex=True).value_counts().head(5)
+    counts = (
+        suppressed["reason"].str.replace(r"\b\d[\d,.]*\b", "N", regex=True).value_counts().head(5)
+    )
     return "Suppressed: " + "; ".join(f"{n} x {reason}" for reason, n in counts.items())
 
 

@@ -163,3 +163,14 @@ def test_holdout_customers_are_recorded_not_dropped(shop, now):
     assert (
         win_back.audience_size == 0 and win_back.holdout_size == 2 and win_back.expected_cost == 0
     )
+
+
+def test_audience_is_capped_when_stock_cannot_spare_the_expected_pull(shop, now):
+    # Every conversion pulls 10,000 units: no SKU's ~500 spare units can serve every offer.
+    _propose(shop, now, config=CampaignConfig(holdout_share=0.0, units_per_conversion=10_000))
+    offers = _offers(shop).values()
+    capped = [o for o in offers if (o.reason or "").startswith("audience capped")]
+    assert capped and all("units" in o.reason and "can spare" in o.reason for o in capped)
+    assert any(o.status == Status.PROPOSED and o.sku for o in offers)
+    campaign = shop.get(Campaign, capped[0].campaign_id)
+    assert "audience capped" in campaign.explanation

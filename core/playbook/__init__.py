@@ -59,20 +59,31 @@ def _score_words(inputs: PlaybookInputs, customer_ids: pd.Series) -> pd.Series:
     scores = inputs.scores
     if scores.empty:
         return pd.Series("", index=customer_ids.index)
-    # Only the candidates' scores: reading the reasons' JSON is the slow part.
-    scores = scores[scores["customer_id"].isin(customer_ids.unique())].set_index("customer_id")
-    probability = customer_ids.map(scores["churn_probability"])
+    columns = [
+        c
+        for c in ("customer_id", "churn_probability", "risk_band", "expected_value", "reasons")
+        if c in scores
+    ]
+    # One join, not a lookup per column: candidates repeat customers, scores are unique.
+    joined = pd.DataFrame({"customer_id": customer_ids.to_numpy()}).merge(
+        scores[columns], on="customer_id", how="left"
+    )
+    joined.index = customer_ids.index
+    probability = joined["churn_probability"]
     words = (
         "; churn risk "
         + (probability * 100).round().astype("Int64").astype(str)
         + "% ("
-        + customer_ids.map(scores["risk_band"]).astype(str)
+        + joined["risk_band"].astype(str)
         + "), expected value "
-        + customer_ids.map(scores["expected_value"]).round().astype("Int64").astype(str)
+        + joined["expected_value"].round().astype("Int64").astype(str)
     )
-    if "reasons" in scores:
-        reasons = customer_ids.map(reasons_text(scores["reasons"]))
-        words = words + (": " + reasons).where(reasons.fillna("") != "", "")
+    if "reasons" in joined:
+        # Parse each distinct JSON list once.
+        distinct = pd.Series(joined["reasons"].dropna().unique())
+        texts = dict(zip(distinct, reasons_text(distinct), strict=True))
+        reasons = joined["reasons"].map(texts).fillna("")
+        words = words + (": " + reasons).where(reasons != "", "")
     return words.where(probability.notna(), "").fillna("")
 
 
