@@ -227,7 +227,12 @@ def load(
 
 
 def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The week's campaigns, and its settled offers (customer_id, campaign_type, holdout, cost)."""
+    """The week's campaigns, and its offers a person or the pipeline has moved past proposal.
+
+    `counts` marks the offers that take a contact slot and, when treated, money and stock:
+    settled ones (approved, sent, ...) and customers a person excluded one by one. Offers
+    rejected with their whole campaign free the customer for another campaign.
+    """
     campaigns_t = Campaign.__table__
     offers_t = Offer.__table__
     campaigns = _read(
@@ -249,6 +254,15 @@ def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]
             offers_t.c.expected_cost,
             offers_t.c.sku,
             offers_t.c.expected_units,
-        ).where(offers_t.c.week == week, offers_t.c.status.in_([s.value for s in SETTLED])),
+            offers_t.c.status,
+            offers_t.c.reviewed_by,
+        ).where(
+            offers_t.c.week == week,
+            offers_t.c.status.not_in([s.value for s in (Status.PROPOSED, Status.SUPPRESSED)]),
+        ),
     )
+    settled["holdout"] = settled["holdout"].astype(bool)
+    excluded = settled["status"].eq(Status.REJECTED.value) & settled["reviewed_by"].notna()
+    settled["counts"] = settled["status"].isin([s.value for s in SETTLED]) | excluded
+    settled["spends"] = settled["status"].isin([s.value for s in SETTLED]) & ~settled["holdout"]
     return campaigns, settled

@@ -270,11 +270,13 @@ def plan(
     model = bandit.fit(data.outcomes, priors=priors, strength=config.prior_strength)
     rng = np.random.default_rng(seed if seed is not None else zlib.crc32(week.encode()))
     contacted = (
-        settled.groupby("customer_id").size() if not settled.empty else pd.Series(dtype=float)
+        settled[settled["counts"]].groupby("customer_id").size()
+        if not settled.empty
+        else pd.Series(dtype=float)
     )
     chosen = _offer_economics(_choose(kept, model, config, rng, contacted), facts, config)
 
-    treated = settled[~settled["holdout"].astype(bool)]
+    treated = settled[settled["spends"]] if not settled.empty else settled
     spare = skus.loc[skus["featured_sku"] == skus["sku"]].set_index("sku")["spare_units"]
     spare = spare.sub(treated.groupby("sku")["expected_units"].sum(), fill_value=0).clip(lower=0)
     budget = config.model_copy(

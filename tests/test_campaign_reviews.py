@@ -186,3 +186,26 @@ def test_override_to_unknown_sku_is_refused(shop, now, support):
         campaign_reviews.override_offer(
             session=shop, offer_id=offer.id, actor=support, reason="x", now=now, sku="NOPE"
         )
+
+
+def test_excluded_customer_stays_excluded_after_a_rerun(shop, now, support):
+    _propose(shop, now)
+    offer = _offers(shop)["c3", "first_to_repeat"]
+    campaign_reviews.override_offer(
+        session=shop, offer_id=offer.id, actor=support, reason="no contact", now=now, exclude=True
+    )
+    shop.commit()
+    _propose(shop, now)
+    mine = [o for o in shop.exec(select(Offer)) if o.customer_id == "c3"]
+    assert [(o.campaign_type, o.status) for o in mine] == [("first_to_repeat", Status.REJECTED)]
+
+
+def test_customers_of_a_rejected_campaign_may_get_another_one(shop, now, planner):
+    _propose(shop, now)
+    campaign = _campaign(shop)
+    campaign_reviews.reject(
+        session=shop, campaign_id=campaign.id, actor=planner, reason="not now", now=now
+    )
+    shop.commit()
+    _propose(shop, now)
+    assert _offers(shop)["c1", "win_back"].status == Status.REJECTED
