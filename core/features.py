@@ -13,6 +13,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Boolean, Date, DateTime, Select, select
 from sqlalchemy.engine import Connection, Engine
 
@@ -232,15 +234,62 @@ def _frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame.assign(**{c: None for c in missing}) if missing else frame
 
 
+def _strings(values: pd.Series) -> pa.Array:
+    """The column as an Arrow string array (keys compare as strings, as `astype(str)` would)."""
+    return pa.array(values.astype(str), type=pa.large_string())
+
+
+def _positions(keys: pd.Series, table: pa.Array) -> np.ndarray:
+    """Per key, its position in `table` (unique strings), -1 where absent; Arrow's hash lookup."""
+    found = pc.index_in(_strings(keys), value_set=table)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _join(right: pd.Series, *lefts: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per left key column, the row positions of its inner join with `right`, like a merge."""
+    table = _strings(right)
+    if len(table) and table.null_count == 0:
+        # One dictionary over all the columns: a right key's code is its position when the
+        # right's keys are distinct (codes then run 0, 1, 2, ...), a left key's code is where
+        # it sits. One hashing pass over the strings, no merge of string columns.
+        keys = [_strings(left) for left in lefts]
+        both = pc.dictionary_encode(pa.chunked_array([table, *keys], type=pa.large_string()))
+        codes = _chunk_codes(both, [len(table), *map(len, keys)])
+        if np.array_equal(codes[0], np.arange(len(table))):
+            out = []
+            for found in codes[1:]:
+                found[found >= len(table)] = -1
+                rows = np.flatnonzero(found >= 0)
+                out.append((rows, found[rows]))
+            return out
+    # Duplicate or missing keys on the right: the general merge (one row per matching pair).
+    other = pd.DataFrame({"k": right.astype(str), "b": np.arange(len(right))})
+    out = []
+    for left in lefts:
+        merged = pd.DataFrame({"k": left.astype(str), "a": np.arange(len(left))}).merge(
+            other, on="k"
+        )
+        out.append((merged["a"].to_numpy(), merged["b"].to_numpy()))
+    return out
+
+
+def _chunk_codes(encoded: pa.ChunkedArray, sizes: list[int]) -> list[np.ndarray]:
+    """The dictionary codes of a chunked dictionary array, split back into the given sizes."""
+    indices = [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in encoded.chunks]
+    flat = np.concatenate([np.empty(0, np.int64), *indices]).astype(np.int64)
+    return np.split(flat, np.cumsum(sizes)[:-1])
+
+
 class _Index:
     """Maps customer ids to row positions of the feature frame."""
 
     def __init__(self, ids: pd.Index) -> None:
         self.ids = ids
         self.size = len(ids)
+        self._table = _strings(ids.to_series())
 
     def codes(self, customer_ids: pd.Series) -> np.ndarray:
-        return self.ids.get_indexer(customer_ids.astype(str))
+        return _positions(customer_ids, self._table)
 
     def count(self, codes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         keep = codes >= 0 if mask is None else (codes >= 0) & mask
@@ -281,10 +330,11 @@ def build_features(frames: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame
     valid = (order_day <= today) & (status != "cancelled")
     orders = orders.loc[valid]
     order_day = order_day[valid]
-    ids = pd.Index(np.unique(orders["customer_id"].astype(str).to_numpy()), name="customer_id")
+    # Sorted distinct ids and each order's position among them, in one hashing pass.
+    codes, distinct = pd.factorize(orders["customer_id"].astype(str), sort=True)
+    ids = pd.Index(distinct, name="customer_id")
     index = _Index(ids)
     out: dict[str, np.ndarray] = {}
-    codes = index.codes(orders["customer_id"])
     amount = pd.to_numeric(orders["amount"], errors="coerce").fillna(0.0).to_numpy(float)
     age = today - order_day
 
@@ -296,8 +346,8 @@ def build_features(frames: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame
         out[f"orders_{window}d"] = index.count(codes, recent)
         out[f"spend_{window}d"] = index.total(codes, amount, recent)
     # Several orders on one day are one purchase occasion for cadence.
-    occasions = pd.DataFrame({"c": codes, "d": order_day}).drop_duplicates()
-    n_occasions = index.count(occasions["c"].to_numpy())
+    occasions = _occasions(codes, order_day)
+    n_occasions = index.count(occasions[0])
     out["orders_total"] = index.count(codes)
     out["spend_total"] = index.total(codes, amount)
     out["avg_order_value"] = _ratio(out["spend_total"], out["orders_total"])
@@ -334,14 +384,42 @@ def build_features(frames: dict[str, pd.DataFrame], as_of: date) -> pd.DataFrame
     out["bg_m"] = np.where(
         out["bg_x"] > 0, _ratio(out["spend_total"] - first_day_spend, out["bg_x"]), 0
     )
-    features = pd.DataFrame(out, index=ids)
-    return features[FEATURES + SUMMARY].astype("float32")
+    # One float32 block, filled column by column (no float64 frame to consolidate and cast).
+    names = FEATURES + SUMMARY
+    block = np.empty((index.size, len(names)), dtype=np.float32, order="F")
+    for j, name in enumerate(names):
+        block[:, j] = out[name]
+    return pd.DataFrame(block, index=ids, columns=names)
 
 
-def _gap_std(occasions: pd.DataFrame, index: _Index) -> np.ndarray:
-    ordered = occasions.sort_values(["c", "d"], kind="stable")
-    c = ordered["c"].to_numpy()
-    d = ordered["d"].to_numpy()
+def _occasions(codes: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (customer, day) pairs sorted by customer then day, as two arrays."""
+    if not len(codes):
+        return codes.astype(np.int64), days.astype(float)
+    low = int(days.min())
+    span = int(days.max()) - low + 1
+    keys = _distinct(codes.astype(np.int64) * span + (days.astype(np.int64) - low))
+    return keys // span, (keys % span + low).astype(float)
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct integers, sorted (np.unique, without its slower general path)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+
+def _group_max(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct integer key (sorted), the largest value."""
+    if not len(keys):
+        return keys, values
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return keys[starts], np.maximum.reduceat(values, starts)
+
+
+def _gap_std(occasions: tuple[np.ndarray, np.ndarray], index: _Index) -> np.ndarray:
+    c, d = occasions
     same = np.r_[False, c[1:] == c[:-1]]
     gaps = np.where(same, d - np.r_[np.nan, d[:-1]], np.nan)
     n = index.count(c, same)
@@ -363,40 +441,50 @@ def _line_features(frames, orders, order_day, codes, index, today) -> dict[str, 
         "returns_365d": np.full(index.size, np.nan),
         "returns_rate_365d": np.full(index.size, np.nan),
     }
-    order_frame = pd.DataFrame(
-        {"order_id": orders["order_id"].astype(str).to_numpy(), "c": codes, "d": order_day}
-    )
+    returns = _frame(frames, "returns")
+    fresh_returns = np.zeros(len(returns), dtype=bool)
+    if len(returns):
+        returned_day = _day_numbers(returns["returned_date"])
+        fresh_returns = (returned_day <= today) & (today - returned_day < 365)
+    returned = returns.loc[fresh_returns, "order_id"].astype(str).drop_duplicates()
+    keys = [frame for frame in (lines["order_id"], returned) if len(frame)]
+    # Lines and returns find their orders in one pass over the order ids.
+    joined = _join(orders["order_id"], *keys) if keys else []
     if len(lines):
-        merged = lines.assign(order_id=lines["order_id"].astype(str)).merge(
-            order_frame, on="order_id"
-        )
-        recent = (today - merged["d"].to_numpy()) < 365
-        backordered = merged["backordered"].fillna(False).astype(bool).to_numpy()
-        out["backordered_lines_365d"] = index.count(merged["c"].to_numpy(), recent & backordered)
+        # Each line's order (and so its customer and day): positions, not a merge of strings.
+        rows, at = joined.pop(0)
+        c, d = codes[at], order_day[at]
+        recent = (today - d) < 365
+        backordered = lines["backordered"].fillna(False).astype(bool).to_numpy()[rows]
+        out["backordered_lines_365d"] = index.count(c, recent & backordered)
         if len(products):
-            merged = merged.merge(_product_frame(products), on="sku", how="left")
-            pairs = merged.loc[recent & merged["category"].notna().to_numpy(), ["c", "category"]]
-            out["category_breadth_365d"] = index.count(pairs.drop_duplicates()["c"].to_numpy())
-            consumable = merged.loc[merged["is_consumable"].to_numpy(bool) & recent]
-            last_buy = consumable.groupby(["c", "sku"], sort=False).agg(
-                d=("d", "max"), every=("replenishment_days", "first")
+            product = _product_frame(products)
+            ((line_at, product_at),) = _join(product["sku"], lines["sku"].iloc[rows])
+            c, d, recent = c[line_at], d[line_at], recent[line_at]
+            # (customer, category) and (customer, product) pairs as single integers.
+            category, names = pd.factorize(product["category"])
+            category = category[product_at]
+            keep = recent & (category >= 0)
+            pairs = _distinct(c[keep] * max(len(names), 1) + category[keep])
+            out["category_breadth_365d"] = index.count(pairs // max(len(names), 1))
+            consumable = product["is_consumable"].to_numpy(bool)[product_at] & recent
+            width = len(product)
+            pair, last_day = _group_max(
+                c[consumable] * width + product_at[consumable], d[consumable]
             )
-            c = last_buy.index.get_level_values("c").to_numpy()
-            overdue = today - (last_buy["d"].to_numpy() + last_buy["every"].to_numpy(float))
+            c = pair // width
+            every = product["replenishment_days"].to_numpy(float)[pair % width]
+            overdue = today - (last_day + every)
             # Due: the replenishment date has passed within the last cycle (not long abandoned).
-            due = (overdue >= 0) & (overdue <= last_buy["every"].to_numpy(float))
+            due = (overdue >= 0) & (overdue <= every)
             out["consumables_due"] = index.count(c, due)
             out["consumables_overdue_days"] = index.extreme(
                 c, np.where(due, overdue, np.nan), "max"
             )
             out["consumables_overdue_days"][np.isnan(out["consumables_overdue_days"])] = 0.0
-    returns = _frame(frames, "returns")
     if len(returns):
-        returned_day = _day_numbers(returns["returned_date"])
-        fresh = (returned_day <= today) & (today - returned_day < 365)
-        per_order = returns.loc[fresh, ["order_id"]].astype(str).drop_duplicates()
-        hit = per_order.merge(order_frame, on="order_id")
-        out["returns_365d"] = index.count(hit["c"].to_numpy())
+        at = joined.pop(0)[1] if len(returned) else np.array([], dtype=np.int64)
+        out["returns_365d"] = index.count(codes[at])
         orders_365 = index.count(codes, (today - order_day) < 365)
         out["returns_rate_365d"] = np.where(
             orders_365 > 0, _ratio(out["returns_365d"], orders_365), 0

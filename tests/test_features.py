@@ -346,3 +346,54 @@ def test_fast_reader_on_empty_tables(engine):
     assert all(len(frame) == 0 for frame in frames.values())
     assert list(frames["orders"].columns) == COLUMNS["orders"]
     assert build_features(frames, AS_OF).empty
+
+
+def _with_details(orders, lines, returns):
+    frames = _orders(orders)
+    frames["order_lines"] = pd.DataFrame(
+        lines, columns=["order_id", "sku", "quantity", "backordered"]
+    )
+    frames["products"] = pd.DataFrame(
+        {
+            "sku": ["PAINT"],
+            "category": ["paint"],
+            "is_consumable": [True],
+            "replenishment_days": [30],
+        }
+    )
+    frames["returns"] = pd.DataFrame(returns, columns=["return_id", "order_id", "returned_date"])
+    return frames
+
+
+def test_returns_all_after_as_of_count_as_none():
+    frames = _with_details(
+        [("o1", "a", date(2024, 12, 1), 10.0)],
+        [("o1", "PAINT", 1, False)],
+        [("r1", "o1", date(2025, 2, 1))],
+    )
+    row = build_features(frames, AS_OF).loc["a"]
+    assert row["returns_365d"] == 0 and row["returns_rate_365d"] == 0
+    assert row["category_breadth_365d"] == 1
+
+
+def test_lines_and_returns_of_unknown_orders_are_ignored():
+    frames = _with_details(
+        [("o1", "a", date(2024, 12, 1), 10.0)],
+        [("o1", "PAINT", 1, True), ("ghost", "PAINT", 1, True), ("o1", "UNKNOWN", 1, True)],
+        [("r1", "ghost", date(2025, 1, 2))],
+    )
+    row = build_features(frames, AS_OF).loc["a"]
+    assert row["backordered_lines_365d"] == 2
+    assert row["returns_365d"] == 0
+    assert row["consumables_due"] == 1 and row["consumables_overdue_days"] == 15
+
+
+def test_a_repeated_order_id_joins_every_order_that_has_it():
+    frames = _with_details(
+        [("o1", "a", date(2024, 12, 1), 10.0), ("o1", "b", date(2024, 12, 2), 10.0)],
+        [("o1", "PAINT", 1, True)],
+        [("r1", "o1", date(2025, 1, 2)), ("r2", "o1", date(2025, 1, 3))],
+    )
+    features = build_features(frames, AS_OF)
+    assert list(features["backordered_lines_365d"]) == [1, 1]
+    assert list(features["returns_365d"]) == [1, 1]
