@@ -192,3 +192,17 @@ def _inbound_until(session: Session, frame: pd.DataFrame, campaign: Campaign) ->
     within = rows[pd.to_datetime(rows["expected_date"]) <= deadline]
     totals = within.groupby("sku")["quantity"].sum()
     return frame["sku"].map(totals).fillna(0.0).astype(float)
+
+
+def campaign_choices(session: Session, *, week: str | None) -> dict[int, str]:
+    """The week's campaigns a customer can still be moved into: id -> name."""
+    if week is None:
+        return {}
+    t = Campaign.__table__
+    open_states = [s.value for s in (*DECIDABLE, Status.APPROVED)]
+    rows = session.connection().execute(
+        select(t.c.id, t.c.campaign_type)
+        .where(t.c.week == week, t.c.status.in_(open_states))
+        .order_by(t.c.campaign_type)
+    )
+    return {int(i): name.replace("_", " ") for i, name in rows}

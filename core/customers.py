@@ -8,8 +8,11 @@ from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, exists, func
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
+from core.campaign_reviews import OFFER_REVIEWABLE as OVERRIDABLE
+from core.campaigns import Offer, Status
 from core.scores import CustomerScore
 from core.tables import Customer, Order, OrderLine, Product, SupportTicket, SurveyResponse
 
@@ -218,3 +221,53 @@ def regions(session: Session) -> list[str]:
 
 def categories(session: Session) -> list[str]:
     return list(session.exec(select(Product.category).distinct().order_by(Product.category)))
+
+
+OFFER_COLUMNS = [
+    "offer_id",
+    "version",
+    "customer_id",
+    "week",
+    "campaign_id",
+    "campaign_type",
+    "status",
+    "holdout",
+    "sku",
+    "discount_pct",
+    "credit_amount",
+    "channel",
+    "send_date",
+    "reason",
+    "why_customer",
+    "why_offer",
+    "why_sku",
+    "reviewed_by",
+    "review_reason",
+]
+
+
+def latest_offer_week(session: Session) -> str | None:
+    """The newest ISO week that has offers."""
+    return session.exec(select(func.max(Offer.week))).one()
+
+
+def offers_for(session: Session, *, customer_ids: list[str], week: str | None) -> pd.DataFrame:
+    """The week's offers (and suppression records) of these customers, live ones first."""
+    if not customer_ids or week is None:
+        return pd.DataFrame(columns=OFFER_COLUMNS)
+    t = Offer.__table__
+    columns = [t.c.id.label("offer_id"), *(t.c[name] for name in OFFER_COLUMNS[1:])]
+    statement = (
+        sql_select(*columns)
+        .where(t.c.week == week, t.c.customer_id.in_(list(customer_ids)))
+        .order_by(t.c.customer_id, (t.c.status == Status.SUPPRESSED.value), t.c.campaign_type)
+    )
+    frame = pd.read_sql(statement, session.connection())
+    frame["holdout"] = frame["holdout"].astype(bool)
+    return frame
+
+
+def open_offer_per_customer(offers: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: the offer a person can still change (not suppressed or settled)."""
+    live = offers[offers["status"].isin([s.value for s in OVERRIDABLE])]
+    return live.drop_duplicates("customer_id")
