@@ -33,17 +33,21 @@ class ChurnModel:
     nthread: int = 2
     extra: dict = field(default_factory=dict)
 
-    def _matrix(self, features: pd.DataFrame) -> xgb.DMatrix:
+    def _array(self, features: pd.DataFrame) -> np.ndarray:
         missing = [c for c in self.features if c not in features.columns]
         if missing:
             raise InvalidInput(f"Required feature {missing[0]} missing from the feature frame.")
-        data = features[self.features].to_numpy(dtype=np.float32)
+        return features[self.features].to_numpy(dtype=np.float32)
+
+    def _matrix(self, features: pd.DataFrame) -> xgb.DMatrix:
+        data = self._array(features)
         return xgb.DMatrix(data, feature_names=self.features, nthread=self.nthread)
 
     def raw_probability(self, features: pd.DataFrame) -> np.ndarray:
         """The booster's own probability, before calibration."""
         self.booster.set_param({"nthread": self.nthread})
-        return self.booster.predict(self._matrix(features))
+        # In place, from the float32 block: no DMatrix copy of a million rows.
+        return self.booster.inplace_predict(self._array(features))
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         if not self.calibration:

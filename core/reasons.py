@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 Text = Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
 MIN_CONTRIBUTION = 0.02  # log-odds; smaller pushes are noise, not reasons
@@ -230,12 +232,36 @@ def explain(
         for rank in range(order.shape[1]):
             mask = where[:, rank]
             columns[rank][mask] = text[position[mask]]
-    out = (
-        [json.dumps([t for t in row if t is not None]) for row in zip(*columns, strict=True)]
-        if columns
-        else []
-    )
+    out = _json_lists(columns, len(rows)) if columns else np.array([], dtype=object)
     return pd.Series(out if len(rows) else [], index=features.index, dtype=object)
+
+
+# Characters json.dumps would escape: with none of them, quoting and joining is the same text.
+_ESCAPED = r"[^ !#-\[\]-~]"  # anything but printable ASCII other than " and \\
+
+
+def _json_lists(columns: list[np.ndarray], size: int) -> np.ndarray:
+    """Per row, `json.dumps` of the list of its texts that are not None, built column-wise."""
+    text = pa.array([""] * size, type=pa.string())
+    started = pa.array(np.zeros(size, dtype=bool))
+    special = np.zeros(size, dtype=bool)
+    for column in columns:
+        values = pa.array(column, type=pa.string(), from_pandas=True)
+        present = values.is_valid()
+        special |= (
+            pc.match_substring_regex(values, _ESCAPED)
+            .fill_null(False)
+            .to_numpy(zero_copy_only=False)
+        )
+        separator = pc.if_else(started, ', "', '"')
+        quoted = pc.binary_join_element_wise(separator, values, '"', "")
+        text = pc.binary_join_element_wise(text, pc.if_else(present, quoted, ""), "")
+        started = pc.or_(started, present)
+    out = pc.binary_join_element_wise("[", text, "]", "").to_numpy(zero_copy_only=False)
+    out = np.array(out, dtype=object)
+    for i in np.flatnonzero(special):
+        out[i] = json.dumps([c[i] for c in columns if c[i] is not None])
+    return out
 
 
 def contribution_summary(contributions: np.ndarray, feature_names: list[str]) -> dict[str, float]:

@@ -9,6 +9,7 @@ probability x expected value, because the expected value already discounts for c
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from core import audit, model_store, reasons
-from core.bulk import write_frame
+from core.bulk import large_cache, write_frame
 from core.churn_model import ChurnModel
 from core.db import session_scope
 from core.errors import InvalidInput
@@ -129,6 +130,7 @@ def score_customers(
     step("computing features")
     features = build_features(frames, as_of)
     del frames
+    gc.collect()  # the frames are several GB at a million customers: free them before predicting
     if features.empty:
         raise InvalidInput(f"No customer has an order on or before {as_of}: nothing to score.")
     step("scoring and explaining")
@@ -140,8 +142,9 @@ def score_customers(
     table = CustomerScore.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         conn = session.connection()
-        conn.execute(delete(table).where(table.c.as_of == as_of))
-        write_frame(conn, table, scores, update=False, progress=write_progress)
+        with large_cache(conn):
+            conn.execute(delete(table).where(table.c.as_of == as_of))
+            write_frame(conn, table, scores, update=False, progress=write_progress)
         by_band = {
             band: int((scores["risk_band"] == band).sum()) for band in ("low", "medium", "high")
         }
