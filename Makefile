@@ -19,7 +19,8 @@ $(BIN)/easel: pyproject.toml
 demo: $(BIN)/easel
 	$(BIN)/easel init
 	@if [ ! -f $(DATA_DIR)/demo-logins.txt ]; then \
-		$(BIN)/easel demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED); fi
+		$(BIN)/easel demo --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) && \
+		$(BIN)/easel score && $(BIN)/easel propose; fi
 	@echo ""
 	@echo "Easel console: http://localhost:$(PORT)"
 	@echo "Demo logins (also in $(DATA_DIR)/demo-logins.txt):"
