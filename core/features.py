@@ -209,6 +209,19 @@ def read_frame(conn: Connection, statement: Select, *, chunk_rows: int = READ_CH
     return _typed(pd.read_sql(statement, conn), statement)
 
 
+def _dates(values: pd.Series) -> pd.Series:
+    """ISO date strings (or dates) as datetime64[s]; Arrow parses strings ~20x faster than pandas."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        try:
+            stamps = pc.cast(_strings(values), pa.timestamp("s"))
+            return pd.Series(stamps.to_numpy(zero_copy_only=False), index=values.index)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass  # not plain ISO text: the general parser below
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        values = pd.to_datetime(values.astype(object), format="ISO8601")
+    return values.astype("datetime64[s]")
+
+
 def _typed(frame: pd.DataFrame, statement: Select) -> pd.DataFrame:
     """Dates and booleans of the selected columns as numpy types (nullable ones stay objects)."""
     for column in statement.selected_columns:
@@ -216,10 +229,7 @@ def _typed(frame: pd.DataFrame, statement: Select) -> pd.DataFrame:
         if name not in frame.columns:
             continue
         if isinstance(kind, Date) and not isinstance(kind, DateTime):
-            values = frame[name]
-            if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-                values = pd.to_datetime(values.astype(object), format="ISO8601")
-            frame[name] = values.astype("datetime64[s]")
+            frame[name] = _dates(frame[name])
         elif isinstance(kind, Boolean) and frame[name].notna().all():
             frame[name] = frame[name].astype(bool)
     return frame
@@ -236,7 +246,9 @@ def _frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
 
 def _strings(values: pd.Series) -> pa.Array:
     """The column as an Arrow string array (keys compare as strings, as `astype(str)` would)."""
-    return pa.array(values.astype(str), type=pa.large_string())
+    array = pa.array(values.astype(str), type=pa.large_string())
+    # A frame read in chunks holds chunked columns: one array keeps the Arrow kernels vectorised.
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _positions(keys: pd.Series, table: pa.Array) -> np.ndarray:
