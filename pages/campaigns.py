@@ -89,7 +89,7 @@ if b1.button("Approve", type="primary", disabled=not may_approve, icon=":materia
 if b2.button("Reject", disabled=not decidable, icon=":material/block:"):
     feedback.open_dialog("reject", campaign_id=campaign_id, version=seen)
 
-if opened := feedback.dialog_data("approve"):
+if feedback.dialog_data("approve"):
     feedback.confirm(
         "approve",
         title="Approve this campaign?",
@@ -97,7 +97,7 @@ if opened := feedback.dialog_data("approve"):
         "once it is scheduled.",
         button="Approve",
         icon=":material/check:",
-        action=lambda session, reason: approvals.approve(
+        action=lambda session, reason, opened: approvals.approve(
             session=session,
             campaign_id=opened["campaign_id"],
             actor=actor,
@@ -107,14 +107,14 @@ if opened := feedback.dialog_data("approve"):
         ),
         done=f"Approved the {name} campaign of {campaign.week}.",
     )
-if opened := feedback.dialog_data("reject"):
+if feedback.dialog_data("reject"):
     feedback.confirm(
         "reject",
         title="Reject this campaign?",
         prompt=f"None of its {fmt.count(campaign.audience_size)} offers will be sent this week.",
         button="Reject",
         icon=":material/block:",
-        action=lambda session, reason: campaign_reviews.reject(
+        action=lambda session, reason, opened: campaign_reviews.reject(
             session=session,
             campaign_id=opened["campaign_id"],
             actor=actor,

@@ -31,7 +31,7 @@ def stock_impact(impact: pd.DataFrame, *, top: int = 15) -> go.Figure:
             x=skus,
             y=frame["cover_days_after"].fillna(0),
             name="Cover after (days)",
-            marker_color=[RUST if s else TEAL for s in short],
+            marker_color=[RUST if s else SAND for s in short],
         ),
         1,
         2,

@@ -79,20 +79,23 @@ def confirm(
     title: str,
     prompt: str,
     button: str,
-    action: Callable[[Session, str], object],
+    action: Callable[[Session, str, dict], object],
     done: str,
     icon: str,
 ) -> None:
-    """A dialog for what cannot be undone: it asks for the reason, then runs the action."""
+    """A dialog for what cannot be undone: it asks for the reason, then runs
+    `action(session, reason, data)` with the data the dialog was opened with."""
 
-    def body() -> None:
+    def body(data: dict) -> None:
         st.write(prompt)
         reason = st.text_area("Reason (required)", key=f"{name}-reason")
         left, right = st.columns(2)
         if left.button(button, type="primary", key=f"{name}-confirm", icon=icon):
-            act(lambda session: action(session, reason), done=done, icon=icon)
+            act(lambda session: action(session, reason, data), done=done, icon=icon)
         if right.button("Cancel", key=f"{name}-cancel"):
             close_dialog()
             st.rerun()
 
-    st.dialog(title, on_dismiss=close_dialog)(body)()
+    # The data goes in as the dialog's argument: a dialog reruns on its own, and names in the
+    # page's scope may by then point elsewhere.
+    st.dialog(title, on_dismiss=close_dialog)(body)(dialog_data(name))
