@@ -25,6 +25,23 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     schedule: str = ""  # cadence overrides, e.g. "nightly_scoring=cron 0 2 * * *; inventory_watch=every 1h"
+    # The background loop (jobs/): scoring, dispatch, outcomes, freshness.
+    retrain_every_days: int = 7
+    dispatch_channel: str = "csv"  # csv | smtp | webhook
+    outbox_dir: Path | None = None  # CSV exports; data_dir/outbox when empty
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "offers@easel.local"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    approval_max_age_hours: int = 168
+    material_stock_change: float = 0.5
+    attribution_days: int = 14
+    simulate_responses: bool = False
+    stock_feed_max_age_hours: int = 48
 
     @property
     def url(self) -> str:
@@ -32,3 +49,8 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'easel.db').as_posix()}"
+
+    @property
+    def outbox(self) -> Path:
+        """Where the CSV channel writes its list-import files."""
+        return self.outbox_dir or self.data_dir / "outbox"

@@ -19,7 +19,15 @@ from sqlalchemy.engine import Engine
 from core.errors import InvalidInput, NotFound
 from core.job_runner import JobFunction, ProgressCallback, RunOutcome, run_job
 from core.roles import Actor
-from jobs import pause_expiry
+from jobs import (
+    bandit_update,
+    dispatch,
+    inventory_watch,
+    outcomes,
+    pause_expiry,
+    proposals,
+    scoring,
+)
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -37,9 +45,47 @@ class Job:
     hold_write_lock: bool = True
 
 
-# Scoring, proposals, inventory watch, dispatch, outcomes and the bandit update join this
-# tuple as their services land; each is a module in jobs/ with a run(context) function.
+# Times are UTC. Outcomes run after the day's orders are in, the bandit update after them.
 JOBS: tuple[Job, ...] = (
+    Job(
+        "nightly_scoring",
+        scoring.run,
+        "cron 0 2 * * *",
+        "Score every customer's churn risk and value; retrain when the model is a week old.",
+        # Scoring writes through its own transactions (model version, then the day's scores).
+        hold_write_lock=False,
+    ),
+    Job(
+        "weekly_proposals",
+        proposals.run,
+        "cron 0 5 * * 1",
+        "Propose next week's campaigns and offers, checked against stock, pauses and budget.",
+    ),
+    Job(
+        "inventory_watch",
+        inventory_watch.run,
+        "every 1h",
+        "Pause open offers on SKUs or suppliers that turned bad; lift them when they recover.",
+    ),
+    Job(
+        "dispatch",
+        dispatch.run,
+        "every 15m",
+        "Send approved offers whose day has come, re-checked at send time; never twice.",
+        hold_write_lock=False,
+    ),
+    Job(
+        "outcomes",
+        outcomes.run,
+        "cron 0 3 * * *",
+        "Link orders to sent offers and holdout offers within the attribution window.",
+    ),
+    Job(
+        "bandit_update",
+        bandit_update.run,
+        "cron 30 3 * * *",
+        "Refit the campaign choice from the recorded outcomes and their logged propensities.",
+    ),
     Job(
         "pause_expiry",
         pause_expiry.run,

@@ -63,7 +63,7 @@ def test_the_job_store_lives_in_our_database_and_survives_a_restart(engine, star
     started(schedule="").shutdown(wait=False)
     assert inspect(engine).has_table("scheduler_jobs")
     again = started(schedule="")
-    assert [job.id for job in again.get_jobs()] == [job.name for job in registry.JOBS]
+    assert sorted(job.id for job in again.get_jobs()) == sorted(job.name for job in registry.JOBS)
 
 
 def test_the_cadence_is_configurable(engine, started):

@@ -1,0 +1,365 @@
+"""Dispatch: send approved offers whose day has come, re-checked at send time, never twice.
+
+At send time each approved (or overridden) treated offer of an approved campaign is checked
+again, in this order:
+- an approval older than `max_age`, or given before a material fall in the SKU's stock
+  (the stock feed was updated after the approval and on hand is now below (1 - share) of the
+  units the proposal counted as spare), expires the offer: a person must look again;
+- an active pause on the SKU, its supplier, its category, the customer or everything holds the
+  offer back unchanged, so that it goes once the pause is lifted (unless it expires first);
+- no consent for its channel, no e-mail address, a SKU out of stock or short of its lead time,
+  or a customer already contacted within the week (the contact cap) suppresses it, with the reason.
+Holdout offers are never selected. The rest go through core.sends.deliver with the key
+`offer:<id>`: the ledger commits each claim before the message leaves, so a rerun after a
+crash finds the key and marks the offer sent instead of sending it again.
+
+On SQLite the reads happen on a short connection of their own and every write to the offers
+comes after the deliveries, so that the send ledger's own transactions never wait for the
+job's write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core import audit, inventory, pauses, sends
+from core.campaigns import Campaign, Offer, Status
+from core.channels import SENT, Channel, CsvExportChannel, Message, SmtpChannel, WebhookChannel
+from core.config import Settings
+from core.errors import InvalidInput
+from core.inventory_watch import sku_problems
+from core.roles import Actor, Permission, require
+from core.tables import Customer, Product, StockLevel
+
+log = logging.getLogger(__name__)
+
+SENDABLE = (Status.APPROVED.value, Status.OVERRIDDEN.value)
+CONTACT_WINDOW = timedelta(days=7)
+SEND, HOLD, EXPIRE, SUPPRESS = "send", "hold", "expire", "suppress"
+
+
+@dataclass
+class DispatchSummary:
+    sent: int = 0
+    already_sent: int = 0
+    held: int = 0
+    expired: int = 0
+    suppressed: int = 0
+    uncertain: int = 0
+    failed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> int:
+        return self.sent + self.already_sent + self.expired + self.suppressed
+
+    def describe(self) -> str:
+        return (
+            f"{self.sent} sent, {self.already_sent} found sent earlier, {self.expired} expired, "
+            f"{self.suppressed} suppressed, {self.held} held by pauses, {self.failed} refused, "
+            f"{self.uncertain} uncertain"
+        )
+
+
+def channel_from_settings(settings: Settings, *, now: datetime) -> Channel:
+    """The configured channel: CSV export (default), SMTP or a signed webhook."""
+    name = settings.dispatch_channel.strip().lower()
+    if name == "csv":
+        return CsvExportChannel(settings.outbox, stamp=now)
+    if name == "smtp":
+        return SmtpChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_sender,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            starttls=settings.smtp_starttls,
+        )
+    if name == "webhook":
+        if not settings.webhook_url or not settings.webhook_secret:
+            raise InvalidInput(
+                "The webhook channel needs EASEL_WEBHOOK_URL and EASEL_WEBHOOK_SECRET."
+            )
+        return WebhookChannel(settings.webhook_url, secret=settings.webhook_secret)
+    raise InvalidInput(f"Unknown dispatch channel {name!r}; choose csv, smtp or webhook.")
+
+
+def due_offers(conn, *, now: datetime) -> pd.DataFrame:
+    """Approved treated offers of approved campaigns whose send date has come, not yet sent."""
+    o, c, cu = Offer.__table__, Campaign.__table__, Customer.__table__
+    p, st = Product.__table__, StockLevel.__table__
+    statement = (
+        select(
+            o.c.id.label("offer_id"),
+            o.c.customer_id,
+            o.c.campaign_type,
+            o.c.sku,
+            o.c.discount_pct,
+            o.c.credit_amount,
+            o.c.channel,
+            o.c.holdout,
+            o.c.expected_revenue,
+            o.c.expected_cost,
+            c.c.reviewed_at.label("approved_at"),
+            c.c.stock_impact,
+            cu.c.name,
+            cu.c.email,
+            cu.c.consent_email,
+            cu.c.consent_sms,
+            cu.c.consent_post,
+            p.c.name.label("product"),
+            p.c.supplier_id,
+            p.c.category,
+            st.c.on_hand,
+            st.c.updated_at.label("stock_updated_at"),
+        )
+        .select_from(
+            o.join(c, c.c.id == o.c.campaign_id)
+            .join(cu, cu.c.customer_id == o.c.customer_id)
+            .outerjoin(p, p.c.sku == o.c.sku)
+            .outerjoin(st, st.c.sku == o.c.sku)
+        )
+        .where(
+            o.c.status.in_(SENDABLE),
+            c.c.status == Status.APPROVED.value,
+            o.c.holdout.is_(False),
+            o.c.sent_at.is_(None),
+            func.coalesce(o.c.send_date, c.c.send_date) <= now.date(),
+        )
+        .order_by(o.c.id)
+    )
+    rows = conn.execute(statement).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=list(statement.selected_columns.keys()))
+
+
+def _spare_at_proposal(row) -> float | None:
+    if not row.stock_impact or not row.sku:
+        return None
+    entry = json.loads(row.stock_impact).get(row.sku)
+    return None if entry is None else float(entry.get("spare_units", 0.0))
+
+
+def decide(
+    due: pd.DataFrame,
+    *,
+    now: datetime,
+    max_age: timedelta,
+    material_change: float,
+    active_pauses: pd.DataFrame,
+    bad_skus: dict[str, str],
+    contacted: set[str],
+) -> pd.DataFrame:
+    """`due` with `action` (send, hold, expire, suppress) and `why` per offer."""
+    frame = due.copy()
+    frame["action"], frame["why"] = SEND, ""
+    if frame.empty:
+        return frame
+    targets = {
+        s: set(active_pauses.loc[active_pauses["scope"] == s, "target"])
+        for s in ("sku", "supplier", "category", "customer")
+    }
+    everything = bool((active_pauses["scope"] == pauses.PauseScope.ALL).any())
+    seen: set[str] = set(contacted)
+    # The most valuable offer of a customer goes first when several are due at once.
+    order = (frame["expected_revenue"] - frame["expected_cost"]).sort_values(ascending=False).index
+    for index in order:
+        row = frame.loc[index]
+        action, why = _check(row, now, max_age, material_change, targets, everything, bad_skus)
+        if action == SEND and row.customer_id in seen:
+            action, why = SUPPRESS, "contact cap: the customer already has an offer this week"
+        if action == SEND:
+            seen.add(row.customer_id)
+        frame.loc[index, ["action", "why"]] = [action, why]
+    return frame
+
+
+def _check(row, now, max_age, material_change, targets, everything, bad_skus) -> tuple[str, str]:
+    approved_at = row.approved_at
+    if pd.isna(approved_at) or now - approved_at > max_age:
+        hours = max_age.total_seconds() / 3600
+        return EXPIRE, f"approval is older than {hours:.0f} hours; review it again"
+    spare = _spare_at_proposal(row)
+    stock_moved = not pd.isna(row.stock_updated_at) and row.stock_updated_at > approved_at
+    if spare is not None and stock_moved and (row.on_hand or 0) < (1 - material_change) * spare:
+        return EXPIRE, (
+            f"stock of {row.sku} fell to {row.on_hand} after the approval "
+            f"(the proposal counted {spare:.0f} spare); review it again"
+        )
+    if (
+        everything
+        or row.customer_id in targets["customer"]
+        or (
+            row.sku is not None
+            and (
+                row.sku in targets["sku"]
+                or row.supplier_id in targets["supplier"]
+                or row.category in targets["category"]
+            )
+        )
+    ):
+        return HOLD, "held by an active pause"
+    channel = row.channel or "email"
+    if not bool(row.get(f"consent_{channel}", False)):
+        return SUPPRESS, f"no consent for {channel}"
+    if not row.email:
+        return SUPPRESS, "no e-mail address"
+    if row.sku is not None and row.sku in bad_skus:
+        return SUPPRESS, f"at send time: {bad_skus[row.sku]}"
+    return SEND, ""
+
+
+def message(row) -> Message:
+    """The e-mail for one offer."""
+    what = row.product or "your next order"
+    if row.discount_pct:
+        subject = f"{row.discount_pct:.0f}% off {what}"
+    elif row.credit_amount:
+        subject = f"A {row.credit_amount:.2f} credit towards {what}"
+    else:
+        subject = f"Something for you: {what}"
+    first = (row.name or "").split(" ")[0] or "there"
+    body = f"Hello {first},\n\n{subject}, this week only.\n"
+    return Message(
+        key=f"offer:{row.offer_id}",
+        email=row.email,
+        first_name=first,
+        subject=subject,
+        body=body,
+        fields={
+            "campaign": row.campaign_type,
+            "sku": row.sku,
+            "discount_pct": float(row.discount_pct or 0.0),
+        },
+    )
+
+
+def _recently_contacted(conn, customers: list[str], *, now: datetime) -> set[str]:
+    if not customers:
+        return set()
+    o = Offer.__table__
+    statement = select(o.c.customer_id).where(
+        o.c.sent_at >= now - CONTACT_WINDOW, o.c.customer_id.in_(customers)
+    )
+    return set(conn.execute(statement).scalars())
+
+
+def dispatch(
+    *,
+    session: Session,
+    engine: Engine,
+    channel: Channel,
+    actor: Actor,
+    now: datetime,
+    clock: Callable[[], datetime],
+    max_age: timedelta,
+    material_change: float,
+    progress: Callable[[float, str], None] | None = None,
+) -> DispatchSummary:
+    """Re-check and send every due offer; offers' new states are written through `session`."""
+    require(actor, Permission.RUN_JOBS)
+    step = progress or (lambda _f, _m: None)
+    with Session(engine) as reader:
+        conn = reader.connection()
+        due = due_offers(conn, now=now)
+        contacted = _recently_contacted(conn, due["customer_id"].unique().tolist(), now=now)
+        active = pauses.active_frame(reader, now=now)
+        cover = inventory.sku_cover(reader, as_of=now.date(), now=now) if len(due) else None
+    bad = sku_problems(cover) if cover is not None else {}
+    decided = decide(
+        due,
+        now=now,
+        max_age=max_age,
+        material_change=material_change,
+        active_pauses=active,
+        bad_skus=bad,
+        contacted=contacted,
+    )
+    step(0.2, f"{len(decided)} offer(s) due")
+    summary = DispatchSummary()
+    outgoing = decided[decided["action"] == SEND]
+    assert not outgoing["holdout"].astype(bool).any()  # the query never selects them
+    messages = [message(row) for row in outgoing.itertuples(index=False)]
+    results = sends.deliver(engine, channel, messages, clock=clock) if messages else []
+    step(0.8, f"{len(messages)} handed to {channel.name}")
+
+    sent_rows, changes = [], []
+    for row, result in zip(outgoing.itertuples(index=False), results, strict=True):
+        if result.status == SENT or result.detail == f"already {SENT}":
+            sent_rows.append({"b_id": row.offer_id, "b_key": result.key})
+            if result.status == SENT:
+                summary.sent += 1
+            else:
+                summary.already_sent += 1
+        elif result.status == "failed":
+            summary.failed += 1
+        else:
+            summary.uncertain += 1
+            log.warning("Offer %s: delivery uncertain (%s).", row.offer_id, result.detail)
+    for action, status in ((EXPIRE, Status.EXPIRED), (SUPPRESS, Status.SUPPRESSED)):
+        chosen = decided[decided["action"] == action]
+        changes += [
+            {"b_id": r.offer_id, "b_status": status.value, "b_reason": r.why}
+            for r in chosen.itertuples(index=False)
+        ]
+    summary.expired = int((decided["action"] == EXPIRE).sum())
+    summary.suppressed = int((decided["action"] == SUPPRESS).sum())
+    summary.held = int((decided["action"] == HOLD).sum())
+    summary.reasons = decided.loc[decided["action"] != SEND, "why"].value_counts().to_dict()
+
+    o = Offer.__table__
+    conn = session.connection()
+    if sent_rows:
+        conn.execute(
+            update(o)
+            .where(o.c.id == bindparam("b_id"))
+            .values(
+                status=Status.SENT.value,
+                sent_at=now,
+                idempotency_key=bindparam("b_key"),
+                version=o.c.version + 1,
+                updated_at=now,
+            ),
+            sent_rows,
+        )
+    if changes:
+        conn.execute(
+            update(o)
+            .where(o.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                reason=bindparam("b_reason"),
+                version=o.c.version + 1,
+                updated_at=now,
+            ),
+            changes,
+        )
+    if summary.changes or summary.held or summary.failed or summary.uncertain:
+        audit.record(
+            session,
+            actor=actor,
+            action="offers.dispatch",
+            entity_type="dispatch",
+            entity_id=now.isoformat(timespec="seconds"),
+            after={
+                "channel": channel.name,
+                "sent": [r["b_id"] for r in sent_rows],
+                "expired": [c["b_id"] for c in changes if c["b_status"] == Status.EXPIRED.value],
+                "suppressed": [
+                    c["b_id"] for c in changes if c["b_status"] == Status.SUPPRESSED.value
+                ],
+                "held": int(summary.held),
+                "reasons": summary.reasons,
+            },
+            now=now,
+        )
+    log.info("Dispatch: %s.", summary.describe())
+    return summary

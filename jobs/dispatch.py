@@ -1,0 +1,27 @@
+"""Job: send the approved offers whose day has come, through the configured channel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core import dispatch
+from core.config import Settings
+from core.job_runner import JobContext
+
+
+def run(context: JobContext) -> int:
+    """Re-check and send due offers; rows are the offers sent, expired or suppressed."""
+    settings = Settings()
+    summary = dispatch.dispatch(
+        session=context.session,
+        engine=context.engine,
+        channel=dispatch.channel_from_settings(settings, now=context.now),
+        actor=context.actor,
+        now=context.now,
+        clock=lambda: datetime.now(UTC),
+        max_age=timedelta(hours=settings.approval_max_age_hours),
+        material_change=settings.material_stock_change,
+        progress=context.progress,
+    )
+    context.progress(1.0, summary.describe())
+    return summary.changes

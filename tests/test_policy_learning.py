@@ -1,0 +1,45 @@
+"""Bandit update: the posterior from outcomes and a propensity-weighted rate per campaign."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from core import bandit, policy_learning
+from core.audit import AuditEvent
+from core.roles import SYSTEM
+from jobs import registry
+from tests import loop_factories as f
+
+
+def test_propensity_weighting_corrects_for_who_the_policy_chose():
+    frame = pd.DataFrame(
+        {
+            "campaign_type": ["loyalty"] * 4,
+            "context": ["a", "a", "b", "b"],
+            # Chosen often where it converts, rarely where it does not.
+            "converted": [True, True, False, False],
+            "propensity": [0.9, 0.9, 0.1, 0.1],
+        }
+    )
+    model = bandit.fit(frame, priors={"loyalty": 0.1}, strength=2.0)
+    [row] = policy_learning.report(frame, model).to_dict(orient="records")
+    assert row["offers"] == 4 and row["conversions"] == 2
+    assert row["ips_rate"] < 0.5  # the naive rate is 0.5
+
+
+def test_the_job_refits_from_outcomes_and_records_what_it_learned(engine, now):
+    f.catalogue(engine)
+    f.customers(engine, "c1", "c2")
+    f.campaign(engine, 1)
+    f.offer(engine, 1, "c1", status="sent", converted=True, outcome_revenue=20.0)
+    f.offer(engine, 1, "c2", status="sent", converted=False, outcome_revenue=0.0)
+    outcome = registry.run(engine, "bandit_update", slot=now, actor=SYSTEM, clock=lambda: now)
+    assert outcome.status == "succeeded" and outcome.rows == 1
+    again = registry.run(engine, "bandit_update", slot=now, actor=SYSTEM, clock=lambda: now)
+    assert again.status == "already_done"
+    with Session(engine) as session:
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "bandit.update"))
+    assert event.actor == "system" and json.loads(event.after)["outcomes"] == 2
