@@ -25,7 +25,7 @@ def test_an_old_stock_feed_blocks_approvals_and_says_since_when(engine, session,
     f.catalogue(engine, updated_at=now - timedelta(days=5))
     state = freshness.check(session, now=now, max_age=LIMIT)
     assert not state.fresh and state.age == timedelta(days=5)
-    with pytest.raises(InvalidInput, match="last updated 2026-06-10 09:30 UTC, 5.0 days ago"):
+    with pytest.raises(InvalidInput, match=r"last updated 2026-06-10 09:30 UTC, 5\.0 days ago"):
         freshness.require_fresh(session, now=now, max_age=LIMIT)
 
 
