@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Engine
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SENDABLE = (Status.APPROVED.value, Status.OVERRIDDEN.value)
 CONTACT_WINDOW = timedelta(days=7)
+# Keys claimed per ledger transaction; also one list-import file per batch for the CSV channel.
+SEND_BATCH = 1000
 SEND, HOLD, EXPIRE, SUPPRESS = "send", "hold", "expire", "suppress"
 
 
@@ -141,11 +144,17 @@ def due_offers(conn, *, now: datetime) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in rows], columns=list(statement.selected_columns.keys()))
 
 
-def _spare_at_proposal(row) -> float | None:
-    if not row.stock_impact or not row.sku:
-        return None
-    entry = json.loads(row.stock_impact).get(row.sku)
-    return None if entry is None else float(entry.get("spare_units", 0.0))
+def _spare_at_proposal(frame: pd.DataFrame) -> pd.Series:
+    """Units of each offer's SKU that its campaign's proposal counted as spare (NaN: unknown)."""
+    parsed: dict[str, dict] = {}
+    values = []
+    for impact, sku in zip(frame["stock_impact"], frame["sku"], strict=True):
+        if not isinstance(impact, str) or not isinstance(sku, str):
+            values.append(np.nan)
+            continue
+        table = parsed.setdefault(impact, json.loads(impact))  # one parse per campaign
+        values.append(float(table[sku].get("spare_units", 0.0)) if sku in table else np.nan)
+    return pd.Series(values, index=frame.index, dtype=float)
 
 
 def decide(
@@ -158,63 +167,74 @@ def decide(
     bad_skus: dict[str, str],
     contacted: set[str],
 ) -> pd.DataFrame:
-    """`due` with `action` (send, hold, expire, suppress) and `why` per offer."""
+    """`due` with `action` (send, hold, expire, suppress) and `why` per offer; the first rule wins."""
     frame = due.copy()
     frame["action"], frame["why"] = SEND, ""
     if frame.empty:
         return frame
+    undecided = pd.Series(True, index=frame.index)
+
+    def apply(mask, action: str, why) -> None:
+        chosen = mask.fillna(False).astype(bool) & undecided
+        frame.loc[chosen, "action"] = action
+        frame.loc[chosen, "why"] = why[chosen] if isinstance(why, pd.Series) else why
+        undecided[chosen] = False
+
+    approved_at = pd.to_datetime(frame["approved_at"], utc=True)
+    hours = max_age.total_seconds() / 3600
+    apply(
+        approved_at.isna() | (pd.Timestamp(now) - approved_at > max_age),
+        EXPIRE,
+        f"approval is older than {hours:.0f} hours; review it again",
+    )
+    spare = _spare_at_proposal(frame)
+    on_hand = pd.to_numeric(frame["on_hand"], errors="coerce").fillna(0)
+    moved = pd.to_datetime(frame["stock_updated_at"], utc=True) > approved_at
+    fell = moved & spare.notna() & (on_hand < (1 - material_change) * spare)
+    apply(
+        fell,
+        EXPIRE,
+        "stock of "
+        + frame["sku"].astype(str)
+        + " fell to "
+        + on_hand.astype(int).astype(str)
+        + " after the approval (the proposal counted "
+        + spare.round(0).astype(str)
+        + " spare); review it again",
+    )
+    scope = active_pauses["scope"]
     targets = {
-        s: set(active_pauses.loc[active_pauses["scope"] == s, "target"])
-        for s in ("sku", "supplier", "category", "customer")
+        name: set(active_pauses.loc[scope == name, "target"])
+        for name in ("sku", "supplier", "category", "customer")
     }
-    everything = bool((active_pauses["scope"] == pauses.PauseScope.ALL).any())
-    seen: set[str] = set(contacted)
-    # The most valuable offer of a customer goes first when several are due at once.
-    order = (frame["expected_revenue"] - frame["expected_cost"]).sort_values(ascending=False).index
-    for index in order:
-        row = frame.loc[index]
-        action, why = _check(row, now, max_age, material_change, targets, everything, bad_skus)
-        if action == SEND and row.customer_id in seen:
-            action, why = SUPPRESS, "contact cap: the customer already has an offer this week"
-        if action == SEND:
-            seen.add(row.customer_id)
-        frame.loc[index, ["action", "why"]] = [action, why]
+    paused = (
+        frame["customer_id"].isin(targets["customer"])
+        | frame["sku"].isin(targets["sku"])
+        | (frame["sku"].notna() & frame["supplier_id"].isin(targets["supplier"]))
+        | (frame["sku"].notna() & frame["category"].isin(targets["category"]))
+    )
+    if (scope == pauses.PauseScope.ALL).any():
+        paused[:] = True
+    apply(paused, HOLD, "held by an active pause")
+    channel = frame["channel"].fillna("email")
+    consent = pd.Series(False, index=frame.index)
+    for name in ("email", "sms", "post"):
+        consent |= (channel == name) & frame[f"consent_{name}"].fillna(False).astype(bool)
+    apply(~consent, SUPPRESS, "no consent for " + channel)
+    apply(frame["email"].isna() | (frame["email"] == ""), SUPPRESS, "no e-mail address")
+    apply(
+        frame["sku"].isin(list(bad_skus)),
+        SUPPRESS,
+        "at send time: " + frame["sku"].map(bad_skus).fillna(""),
+    )
+    # One offer per customer per week: the most valuable of those due, none if one went out.
+    value = frame["expected_revenue"].fillna(0) - frame["expected_cost"].fillna(0)
+    ranked = frame.assign(_value=value)[undecided].sort_values("_value", ascending=False)
+    second = ranked["customer_id"].duplicated(keep="first") | ranked["customer_id"].isin(contacted)
+    capped = pd.Series(False, index=frame.index)
+    capped[second[second].index] = True
+    apply(capped, SUPPRESS, "contact cap: the customer already has an offer this week")
     return frame
-
-
-def _check(row, now, max_age, material_change, targets, everything, bad_skus) -> tuple[str, str]:
-    approved_at = row.approved_at
-    if pd.isna(approved_at) or now - approved_at > max_age:
-        hours = max_age.total_seconds() / 3600
-        return EXPIRE, f"approval is older than {hours:.0f} hours; review it again"
-    spare = _spare_at_proposal(row)
-    stock_moved = not pd.isna(row.stock_updated_at) and row.stock_updated_at > approved_at
-    if spare is not None and stock_moved and (row.on_hand or 0) < (1 - material_change) * spare:
-        return EXPIRE, (
-            f"stock of {row.sku} fell to {row.on_hand} after the approval "
-            f"(the proposal counted {spare:.0f} spare); review it again"
-        )
-    if (
-        everything
-        or row.customer_id in targets["customer"]
-        or (
-            row.sku is not None
-            and (
-                row.sku in targets["sku"]
-                or row.supplier_id in targets["supplier"]
-                or row.category in targets["category"]
-            )
-        )
-    ):
-        return HOLD, "held by an active pause"
-    channel = row.channel or "email"
-    if not bool(row.get(f"consent_{channel}", False)):
-        return SUPPRESS, f"no consent for {channel}"
-    if not row.email:
-        return SUPPRESS, "no e-mail address"
-    if row.sku is not None and row.sku in bad_skus:
-        return SUPPRESS, f"at send time: {bad_skus[row.sku]}"
-    return SEND, ""
 
 
 def message(row) -> Message:
@@ -288,7 +308,11 @@ def dispatch(
     outgoing = decided[decided["action"] == SEND]
     assert not outgoing["holdout"].astype(bool).any()  # the query never selects them
     messages = [message(row) for row in outgoing.itertuples(index=False)]
-    results = sends.deliver(engine, channel, messages, clock=clock) if messages else []
+    results = (
+        sends.deliver(engine, channel, messages, clock=clock, batch_size=SEND_BATCH)
+        if messages
+        else []
+    )
     step(0.8, f"{len(messages)} handed to {channel.name}")
 
     sent_rows, changes = [], []
