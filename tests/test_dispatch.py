@@ -200,3 +200,21 @@ def test_the_job_writes_a_csv_list_import_and_reruns_change_nothing(
     assert "c1@example.org" in export.read_text() and "c2@" not in export.read_text()
     with Session(world) as session:
         assert [r.status for r in session.exec(select(JobRun))] == ["succeeded", "succeeded"]
+
+
+def test_the_channel_comes_from_the_settings(monkeypatch, tmp_path, now):
+    from core.channels import CsvExportChannel, SmtpChannel, WebhookChannel
+    from core.config import Settings
+    from core.errors import InvalidInput
+
+    monkeypatch.setenv("EASEL_DATA_DIR", str(tmp_path))
+    channel = dispatch.channel_from_settings(Settings(), now=now)
+    assert isinstance(channel, CsvExportChannel) and channel.folder == tmp_path / "outbox"
+    monkeypatch.setenv("EASEL_DISPATCH_CHANNEL", "smtp")
+    assert isinstance(dispatch.channel_from_settings(Settings(), now=now), SmtpChannel)
+    monkeypatch.setenv("EASEL_DISPATCH_CHANNEL", "webhook")
+    with pytest.raises(InvalidInput, match="EASEL_WEBHOOK_SECRET"):
+        dispatch.channel_from_settings(Settings(), now=now)
+    monkeypatch.setenv("EASEL_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("EASEL_WEBHOOK_SECRET", "s3cret")
+    assert isinstance(dispatch.channel_from_settings(Settings(), now=now), WebhookChannel)
