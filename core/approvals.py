@@ -1,5 +1,5 @@
-"""Console decisions built on core.campaign_reviews: approval that also weighs stock impact,
-excluding several customers at once, and moving a customer to another campaign."""
+"""Console decisions built on core.campaign_reviews: excluding several customers at once, and
+moving a customer to another campaign."""
 
 from __future__ import annotations
 
@@ -8,35 +8,9 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from core import audit, campaign_reviews
-from core.approval_views import get_campaign, needs_manager
 from core.campaigns import Campaign, Offer, Status
-from core.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from core.errors import InvalidInput, NotFound, StaleVersion
 from core.roles import Actor, Permission, require
-
-
-def approve(
-    *,
-    session: Session,
-    campaign_id: int,
-    actor: Actor,
-    reason: str,
-    now: datetime,
-    expected_version: int | None = None,
-) -> Campaign:
-    """Approve a campaign; a large audience or a heavy pull on stock needs a manager."""
-    require(actor, Permission.APPROVE_CAMPAIGNS)
-    campaign = get_campaign(session, campaign_id)
-    why = needs_manager(campaign)
-    if why and not actor.can(Permission.APPROVE_LARGE_CAMPAIGNS):
-        raise PermissionDenied(f"Campaign {campaign_id} needs a manager's approval: {why[0]}.")
-    return campaign_reviews.approve(
-        session=session,
-        campaign_id=campaign_id,
-        actor=actor,
-        reason=reason,
-        now=now,
-        expected_version=expected_version,
-    )
 
 
 def exclude_offers(

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, select
 
 from core import audit
 from core.campaigns import Campaign, Offer, Status
-from core.errors import InvalidInput, NotFound, StaleVersion
+from core.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from core.manager_approval import needs_manager
 from core.roles import Actor, Permission, require
 from core.tables import Product
 
@@ -83,8 +84,9 @@ def approve(
     require(actor, Permission.APPROVE_CAMPAIGNS)
     reason = _reason(reason)
     campaign = _campaign(session, campaign_id, expected_version)
-    if campaign.needs_manager_approval:
-        require(actor, Permission.APPROVE_LARGE_CAMPAIGNS)
+    why = needs_manager(campaign)
+    if why and not actor.can(Permission.APPROVE_LARGE_CAMPAIGNS):
+        raise PermissionDenied(f"Campaign {campaign_id} needs a manager's approval: {why[0]}.")
     if campaign.status not in REVIEWABLE:
         raise InvalidInput(
             f"Campaign {campaign_id} is {campaign.status}; only proposed or edited ones can be approved."

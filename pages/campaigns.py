@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import approval_views as views
-from core import approvals, campaign_reviews
+from core import campaign_reviews
 from core.roles import Permission
 from ui import auth, charts, db, feedback, fmt
 
@@ -97,7 +97,7 @@ if feedback.dialog_data("approve"):
         "once it is scheduled.",
         button="Approve",
         icon=":material/check:",
-        action=lambda session, reason, opened: approvals.approve(
+        action=lambda session, reason, opened: campaign_reviews.approve(
             session=session,
             campaign_id=opened["campaign_id"],
             actor=actor,
