@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select, update
 
 from core import playbook
-from core.bulk import write_frame
+from core.bulk import large_cache, write_frame
 from core.campaigns import UNREVIEWED, Campaign, Offer, Status
 
 
@@ -101,7 +101,8 @@ def write(
             "cost": round(values["expected_cost"], 2),
         }
     rows = _offer_rows(offers, suppressed, ids=ids, week=week, send_date=send_date, now=now)
-    write_frame(conn, Offer.__table__, rows, update=False)
+    with large_cache(conn):
+        write_frame(conn, Offer.__table__, rows, update=False)
     emptied = [i for i in open_ids if i not in ids.values()]
     if emptied:
         # A proposal with nothing left in it (and nothing a person decided) disappears.

@@ -141,16 +141,19 @@ def _offer_economics(
         + (frame["expected_uptake"] * 100).round(1).astype(str)
         + "% for customers like this (chosen with probability "
         + frame["propensity"].round(2).astype(str)
-        + (frame["alternatives"].map(lambda a: f" over {a}" if a else ""))
+        + _prefixed(" over ", frame["alternatives"])
         + ")"
     )
-    notes = frame["stock_note"].fillna("").astype(str) + frame["margin_note"].fillna("").map(
-        lambda n: f"; {n}" if n else ""
-    )
-    frame["why_sku"] = frame["why_sku"].fillna("") + notes.map(
-        lambda n: f" ({n.strip('; ')})" if n.strip("; ") else ""
-    )
+    notes = frame["stock_note"].fillna("").astype(str) + _prefixed("; ", frame["margin_note"])
+    notes = notes.str.strip("; ")
+    frame["why_sku"] = frame["why_sku"].fillna("") + (" (" + notes + ")").where(notes != "", "")
     return frame
+
+
+def _prefixed(prefix: str, texts: pd.Series) -> pd.Series:
+    """prefix + text where there is a text, else an empty string (column-wise)."""
+    texts = texts.fillna("").astype(str)
+    return (prefix + texts).where(texts != "", "")
 
 
 def _choose(
@@ -162,18 +165,17 @@ def _choose(
         room = config.contact_cap_per_week - remaining["customer_id"].map(contacted).fillna(0)
         remaining = remaining[room > 0]
     picks = []
-    for _ in range(config.contact_cap_per_week):
+    for slot in range(config.contact_cap_per_week):
         if remaining.empty:
             break
         chosen = bandit.choose(
             remaining, model, rng=rng, exploration_floor=config.exploration_floor
         )
         picks.append(chosen)
-        taken = set(zip(chosen["customer_id"], chosen["campaign_type"], strict=True))
-        pairs = pd.Series(
-            list(zip(remaining["customer_id"], remaining["campaign_type"], strict=True)),
-            index=remaining.index,
-        )
+        if slot + 1 == config.contact_cap_per_week:
+            break  # no further draw: nothing to take out
+        taken = pd.MultiIndex.from_arrays([chosen["customer_id"], chosen["campaign_type"]])
+        pairs = pd.MultiIndex.from_arrays([remaining["customer_id"], remaining["campaign_type"]])
         remaining = remaining[~pairs.isin(taken)]
     if not picks:
         return kept.iloc[0:0].assign(propensity=[], expected_uptake=[], alternatives=[])
