@@ -7,7 +7,7 @@ DEMO_CUSTOMERS ?= 10000
 DEMO_SEED ?= 7
 DATA_DIR ?= data
 
-.PHONY: demo test check lint format bench console scheduler clean
+.PHONY: demo test check screenshots format bench clean
 
 $(BIN)/easel: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: $(BIN)/easel
 	$(BIN)/pytest -q -m "not slow"
 
 check: test
+
+## make screenshots: the browser test, saving a screenshot of every page into docs/screenshots/
+screenshots: $(BIN)/easel
+	EASEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/e2e
 
 format: $(BIN)/easel
 	$(BIN)/ruff format .

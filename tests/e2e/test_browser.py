@@ -1,5 +1,6 @@
 """End to end in headless Chromium: a planner approves a campaign, a manager finds the approval
-in the audit trail. Screenshots of every page visited go to docs/screenshots/."""
+in the audit trail. Screenshots of every page visited go to $EASEL_SCREENSHOTS (`make screenshots`
+sets it to docs/screenshots/), else to a folder under the system's temporary directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -26,7 +28,9 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(
+    os.environ.get("EASEL_SCREENSHOTS") or Path(tempfile.gettempdir()) / "easel-screenshots"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
