@@ -7,12 +7,12 @@ audit event in the same transaction.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from core import audit
+from core import audit, freshness
 from core.campaigns import Campaign, Offer, Status
 from core.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
 from core.manager_approval import needs_manager
@@ -79,11 +79,17 @@ def approve(
     reason: str,
     now: datetime,
     expected_version: int | None = None,
+    stock_max_age: timedelta | None = None,
 ) -> Campaign:
-    """Approve a proposed or edited campaign and its proposed offers."""
+    """Approve a proposed or edited campaign and its proposed offers.
+
+    With `stock_max_age`, a stock feed older than that blocks the approval (core.freshness).
+    """
     require(actor, Permission.APPROVE_CAMPAIGNS)
     reason = _reason(reason)
     campaign = _campaign(session, campaign_id, expected_version)
+    if stock_max_age is not None:
+        freshness.require_fresh(session, now=now, max_age=stock_max_age)
     why = needs_manager(campaign)
     if why and not actor.can(Permission.APPROVE_LARGE_CAMPAIGNS):
         raise PermissionDenied(f"Campaign {campaign_id} needs a manager's approval: {why[0]}.")

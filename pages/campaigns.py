@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import approval_views as views
-from core import campaign_reviews
+from core import campaign_reviews, freshness
 from core.roles import Permission
 from ui import auth, charts, db, feedback, fmt
 
@@ -12,8 +12,12 @@ st.title("Campaign approval")
 feedback.show_pending()
 now = db.now()
 
+stock_max_age = freshness.max_age(db.settings())
 with db.session() as session:
     weeks = views.weeks(session)
+    stock_feed = freshness.check(session, now=now, max_age=stock_max_age)
+if not stock_feed.fresh:
+    st.warning(stock_feed.message, icon=":material/inventory:")
 if not weeks:
     st.info("No proposals yet. The weekly proposal job (or `easel propose`) creates them.")
     st.stop()
@@ -104,6 +108,7 @@ if feedback.dialog_data("approve"):
             reason=reason,
             now=now,
             expected_version=opened["version"],
+            stock_max_age=stock_max_age,
         ),
         done=f"Approved the {name} campaign of {campaign.week}.",
     )

@@ -1,13 +1,17 @@
 """Campaign approval page: who sees it, and approve, reject and edit change the database, write
 their audit event, and tell the second of two people to reload."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from core import campaign_reviews
 from core.audit import AuditEvent
 from core.campaigns import Campaign, Offer, Status
 from core.roles import Actor, Role
+from core.tables import StockLevel
 from tests import pages, test_proposals
 from tests.test_proposals import _propose
 
@@ -21,7 +25,13 @@ def week(shop, engine, monkeypatch, now):
     """first_to_repeat, service_recovery and win_back proposed for 2026-W25."""
     pages.use_database(monkeypatch, engine)
     _propose(shop, now)
+    _stock_updated(engine, datetime.now(UTC))  # the page reads the real clock
     return engine
+
+
+def _stock_updated(engine, at: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(StockLevel.__table__).values(updated_at=at))
 
 
 def _by_label(elements, label):
@@ -182,3 +192,11 @@ def test_a_large_campaign_waits_for_a_manager(week):
     test = pages.page("campaigns", MANAGER)
     test.run()
     assert not _by_label(test.button, "Approve").disabled
+
+
+def test_a_stale_stock_feed_shows_a_banner_and_blocks_approval(week):
+    _stock_updated(week, datetime.now(UTC) - timedelta(days=5))
+    test = _confirm(_opened(), "Approve", "looks right")
+    assert "Approvals are blocked" in test.warning[0].value
+    assert _campaign(week).status == Status.PROPOSED
+    assert _events(week, "campaign.approve") == []
