@@ -72,13 +72,51 @@ def recommend(
     `anchors`: customer_id, anchor. `bought`: customer_id, sku. Returns customer_id, anchor, sku,
     lift, rank (1 = best).
     """
-    candidates = anchors.merge(rules[rules["lift"] >= min_lift], on="anchor")
-    owned = bought[["customer_id", "sku"]].drop_duplicates().assign(_owned=True)
-    candidates = candidates.merge(owned, on=["customer_id", "sku"], how="left")
-    candidates = candidates[candidates["_owned"].isna()].drop(columns="_owned")
-    candidates = candidates.sort_values(["customer_id", "rank"])
-    candidates["rank"] = candidates.groupby("customer_id").cumcount() + 1
-    return candidates[candidates["rank"] <= k][["customer_id", "anchor", "sku", "lift", "rank"]]
+    rules = rules[rules["lift"] >= min_lift]
+    # Integer codes instead of merges on id strings: anchors x rules can be millions of rows.
+    # Codes follow the sorted ids, so ordering by code is ordering by id.
+    customer_code, _ = pd.factorize(
+        pd.concat([anchors["customer_id"], bought["customer_id"]], ignore_index=True), sort=True
+    )
+    sku_code, skus = pd.factorize(
+        pd.concat([rules["anchor"], rules["sku"], bought["sku"]], ignore_index=True), sort=True
+    )
+    n_rules, n_anchors = len(rules), len(anchors)
+    rule_anchor, rule_sku = sku_code[:n_rules], sku_code[n_rules : 2 * n_rules]
+    # Each anchor row meets its anchor's rules in their order, as an inner merge would give.
+    order = np.argsort(rule_anchor, kind="stable")
+    starts = np.searchsorted(rule_anchor[order], np.arange(len(skus) + 1))
+    anchor_code = skus.get_indexer(anchors["anchor"])
+    found = anchor_code >= 0
+    first = np.where(found, starts[np.maximum(anchor_code, 0)], 0)
+    counts = np.where(found, starts[np.maximum(anchor_code, 0) + 1] - first, 0)
+    row = np.repeat(np.arange(n_anchors), counts)
+    rule = order[np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
+    width = np.int64(len(skus) + 1)
+    pair = customer_code[row].astype(np.int64) * width + rule_sku[rule]
+    owned_sku = sku_code[2 * n_rules :]
+    known = owned_sku >= 0
+    owned = customer_code[n_anchors:][known].astype(np.int64) * width + owned_sku[known]
+    keep = ~np.isin(pair, owned)
+    row, rule = row[keep], rule[keep]
+    rank_of_rule = rules["rank"].to_numpy()
+    by = np.lexsort((rank_of_rule[rule], customer_code[row]))
+    row, rule = row[by], rule[by]
+    new_customer = np.ones(len(row), dtype=bool)
+    new_customer[1:] = customer_code[row][1:] != customer_code[row][:-1]
+    position = np.arange(len(row))
+    rank = position - np.maximum.accumulate(np.where(new_customer, position, 0)) + 1
+    top = rank <= k
+    row, rule, rank = row[top], rule[top], rank[top]
+    return pd.DataFrame(
+        {
+            "customer_id": anchors["customer_id"].to_numpy()[row],
+            "anchor": anchors["anchor"].to_numpy()[row],
+            "sku": rules["sku"].to_numpy()[rule],
+            "lift": rules["lift"].to_numpy(dtype=float)[rule],
+            "rank": rank.astype(np.int64),
+        }
+    )
 
 
 def popular(lines: pd.DataFrame, *, k: int) -> list[str]:

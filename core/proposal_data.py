@@ -140,17 +140,22 @@ def load(
             orders_t.c.ordered_date < as_of,
         ),
     )
+    customer, ordered = orders_t.c.customer_id, orders_t.c.ordered_date
+    if conn.dialect.name == "sqlite":
+        # Plain expressions keep SQLite off the indexes: walking the customer index and
+        # fetching each order's row costs ~1.7x one scan of the table and a sort.
+        customer, ordered = customer.concat(""), func.coalesce(ordered, ordered)
     summary = _read(
         conn,
         select(
-            orders_t.c.customer_id,
+            customer.label("customer_id"),
             func.count().label("n_orders"),
             func.min(orders_t.c.ordered_date).label("first_order"),
             func.max(orders_t.c.ordered_date).label("last_order"),
             func.sum(orders_t.c.amount).label("total_spend"),
         )
-        .where(orders_t.c.ordered_date < as_of, orders_t.c.status != "cancelled")
-        .group_by(orders_t.c.customer_id),
+        .where(ordered < as_of, orders_t.c.status != "cancelled")
+        .group_by(customer),
     )
     daily_units = _read(
         conn,

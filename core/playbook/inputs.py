@@ -67,13 +67,9 @@ def build_facts(
 
     history = lines[pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(as_of)]
     history = history[history["sku"].notna()]
-    counts = history.groupby(["customer_id", "sku"], as_index=False)["quantity"].sum()
-    counts = counts.sort_values(["customer_id", "quantity", "sku"], ascending=[True, False, True])
-    facts["favourite_sku"] = counts.drop_duplicates("customer_id").set_index("customer_id")["sku"]
-    latest = history.sort_values(["customer_id", "ordered_date", "sku"])
-    facts["last_sku"] = latest.drop_duplicates("customer_id", keep="last").set_index("customer_id")[
-        "sku"
-    ]
+    favourite, last = _favourite_and_last(history)
+    facts["favourite_sku"] = favourite
+    facts["last_sku"] = last
 
     recent = orders[_days(as_of, orders["ordered_date"]) <= late_lookback_days + 30]
     delivered = pd.to_datetime(recent["delivered_date"])
@@ -97,6 +93,33 @@ def build_facts(
     facts["n_orders"] = facts["n_orders"].fillna(0).astype(int)
     facts["total_spend"] = facts["total_spend"].fillna(0.0)
     return facts.rename_axis("customer_id").reset_index()[FACT_COLUMNS]
+
+
+def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per customer: the SKU bought in most units (ties: the first id) and the SKU of the latest
+    order (ties: the last id). Sorted integer codes stand in for the id strings."""
+    customer_code, customers = pd.factorize(history["customer_id"], sort=True)
+    sku_code, skus = pd.factorize(history["sku"], sort=True)
+    width = np.int64(len(skus))
+    pair, inverse = np.unique(
+        customer_code.astype(np.int64) * width + sku_code, return_inverse=True
+    )
+    units = np.bincount(inverse, weights=history["quantity"].fillna(0).to_numpy(dtype=float))
+    pair_customer, pair_sku = pair // max(width, 1), pair % max(width, 1)
+    order = np.lexsort((pair_sku, -units, pair_customer))
+    firsts = order[_group_starts(pair_customer[order])]
+    favourite = pd.Series(skus[pair_sku[firsts]], index=customers[pair_customer[firsts]])
+    days = pd.to_datetime(history["ordered_date"]).to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((sku_code, days, customer_code))
+    ends = np.r_[_group_starts(customer_code[order])[1:] - 1, len(order) - 1]
+    lasts = order[ends] if len(order) else order
+    last = pd.Series(skus[sku_code[lasts]], index=customers[customer_code[lasts]])
+    return favourite, last
+
+
+def _group_starts(codes: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal codes begins."""
+    return np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes[:0]
 
 
 def reasons_text(reasons: pd.Series) -> pd.Series:
