@@ -27,7 +27,7 @@ demo: $(BIN)/easel
 	@cat $(DATA_DIR)/demo-logins.txt
 	@echo ""
 	@trap 'kill $$scheduler_pid 2>/dev/null' EXIT INT TERM; \
-		$(BIN)/easel scheduler & scheduler_pid=$$!; \
+		EASEL_SIMULATE_RESPONSES=$${EASEL_SIMULATE_RESPONSES:-true} $(BIN)/easel scheduler & scheduler_pid=$$!; \
 		$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 ## make test: lint, then the whole test suite (TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL)
