@@ -95,11 +95,22 @@ def choose(
     """
     if candidates.empty:
         return candidates.assign(propensity=[], expected_uptake=[], alternatives=[])
-    frame = candidates.sort_values(["customer_id", "campaign_type"]).reset_index(drop=True)
-    frame["expected_uptake"] = model.mean(frame["campaign_type"], frame["context"])
-    arms = np.sort(frame["campaign_type"].unique())
-    arm_code = np.searchsorted(arms, frame["campaign_type"].to_numpy())
-    customer_code, customers = pd.factorize(frame["customer_id"], sort=False)
+    # Sorted integer codes order the rows as the (customer_id, campaign_type) strings would.
+    arm_code, arms = pd.factorize(candidates["campaign_type"], sort=True)
+    customer_code, customers = pd.factorize(candidates["customer_id"], sort=True)
+    order = np.lexsort((arm_code, customer_code))
+    frame = candidates.take(order).reset_index(drop=True)
+    arm_code, customer_code = arm_code[order], customer_code[order]
+    arms = np.asarray(arms, dtype=object)
+    # The posterior mean once per (arm, context) cell, not once per row.
+    context_of_row, row_contexts = pd.factorize(frame["context"], use_na_sentinel=False)
+    cell, cell_row = np.unique(
+        context_of_row.astype(np.int64) * len(arms) + arm_code, return_inverse=True
+    )
+    frame["expected_uptake"] = model.mean(
+        pd.Series(arms[cell % len(arms)]),
+        pd.Series(np.asarray(row_contexts, dtype=object)[cell // len(arms)]),
+    )[cell_row]
     # Each customer's allowed arms as a bit mask; with their context it names the group.
     mask = np.bincount(customer_code, weights=np.left_shift(1, arm_code)).astype(np.int64)
     first_row = np.flatnonzero(np.r_[True, customer_code[1:] != customer_code[:-1]])

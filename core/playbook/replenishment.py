@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from core.campaign_config import Replenishment
@@ -17,21 +18,18 @@ def due_dates(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
     consumables = inputs.products.loc[
         inputs.products["is_consumable"].astype(bool), ["sku", "replenishment_days"]
     ]
-    lines = inputs.lines.merge(consumables, on="sku")
-    lines = lines[pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(inputs.as_of)]
+    lines = inputs.lines
+    lines = lines[
+        lines["sku"].isin(consumables["sku"])
+        & (pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(inputs.as_of))
+    ]
     if lines.empty:
         return pd.DataFrame(
             columns=["customer_id", "sku", "last_bought", "cycle_days", "due", "purchases"]
         )
-    bought = (
-        lines.groupby(["customer_id", "sku"])
-        .agg(
-            first_bought=("ordered_date", "min"),
-            last_bought=("ordered_date", "max"),
-            purchases=("order_id", "nunique"),
-            default_cycle=("replenishment_days", "first"),
-        )
-        .reset_index()
+    bought = _per_customer_and_sku(lines)
+    bought["default_cycle"] = bought["sku"].map(
+        consumables.drop_duplicates("sku").set_index("sku")["replenishment_days"]
     )
     span = (pd.to_datetime(bought["last_bought"]) - pd.to_datetime(bought["first_bought"])).dt.days
     own = span / (bought["purchases"] - 1).where(bought["purchases"] > 1)
@@ -43,6 +41,31 @@ def due_dates(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
         bought["cycle_days"], unit="D"
     )
     return bought
+
+
+def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
+    """first_bought, last_bought and purchases (distinct orders) per (customer_id, sku), in
+    id order; sorted integer codes stand in for the id strings."""
+    customer_code, customers = pd.factorize(lines["customer_id"], sort=True)
+    sku_code, skus = pd.factorize(lines["sku"], sort=True)
+    key = customer_code.astype(np.int64) * np.int64(len(skus)) + sku_code
+    dates = lines["ordered_date"]
+    days = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((days, key))
+    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    order_code = pd.factorize(lines["order_id"])[0].astype(np.int64)
+    distinct = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
+    first_rows, last_rows = order[starts], order[ends]
+    return pd.DataFrame(
+        {
+            "customer_id": customers[customer_code[first_rows]],
+            "sku": skus[sku_code[first_rows]],
+            "first_bought": dates.to_numpy()[first_rows],
+            "last_bought": dates.to_numpy()[last_rows],
+            "purchases": np.unique(distinct, return_counts=True)[1].astype(np.int64),
+        }
+    )
 
 
 def eligible(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
