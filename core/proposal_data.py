@@ -165,7 +165,8 @@ def load(
         .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
         .where(
             orders_t.c.ordered_date >= as_of - timedelta(days=season_history_days),
-            orders_t.c.ordered_date < as_of,
+            # The days of `lines` below are summed from those rows, not read twice.
+            orders_t.c.ordered_date < max(since, as_of - timedelta(days=season_history_days)),
             orders_t.c.status != "cancelled",
             lines_t.c.sku.is_not(None),
         )
@@ -216,6 +217,9 @@ def load(
     for column in ("consent_email", "consent_sms", "consent_post"):
         customers[column] = customers[column].fillna(False).astype(bool)
     summary["total_spend"] = summary["total_spend"].astype(float)
+    daily_units = _with_recent_days(
+        daily_units, lines, since=as_of - timedelta(days=season_history_days)
+    )
     return ProposalData(
         customers,
         products,
@@ -229,6 +233,16 @@ def load(
         summary,
         daily_units,
     )
+
+
+def _with_recent_days(daily_units: pd.DataFrame, lines: pd.DataFrame, *, since) -> pd.DataFrame:
+    """Daily units per SKU from SQL for the older days plus those summed from `lines`."""
+    recent = lines[lines["sku"].notna() & (lines["ordered_date"] >= pd.Timestamp(since))]
+    recent = recent.groupby(["sku", "ordered_date"], as_index=False)["quantity"].sum()
+    if recent.empty:
+        return daily_units
+    both = pd.concat([daily_units, recent], ignore_index=True) if len(daily_units) else recent
+    return both.sort_values(["sku", "ordered_date"], ignore_index=True)
 
 
 def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]:
