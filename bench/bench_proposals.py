@@ -11,7 +11,8 @@ once to time a rerun of the same week (which replaces the unreviewed proposals).
 `--db DIR` keeps the databases in DIR and reuses them on the next run; `--db PATH.db` runs
 on an existing demo database as it is (seeding scores at the as-of date when it has none).
 Before timing, the week's campaigns and offers from earlier runs are deleted, so that the
-first run is always a fresh proposal.
+first run is always a fresh proposal: the database is written to, so give it a copy of one
+that someone else is using.
 """
 
 from __future__ import annotations

@@ -16,14 +16,16 @@ RULE_COLUMNS = ["anchor", "sku", "support", "confidence", "lift", "score", "rank
 
 
 def _matrix(lines: pd.DataFrame) -> tuple[sparse.csr_matrix, pd.Index]:
-    pairs = lines.loc[lines["sku"].notna(), ["customer_id", "sku"]].drop_duplicates()
-    customers = pd.Index(pairs["customer_id"].unique())
-    skus = pd.Index(np.sort(pairs["sku"].unique()))
-    rows = customers.get_indexer(pairs["customer_id"])
-    cols = skus.get_indexer(pairs["sku"])
+    bought = lines.loc[lines["sku"].notna(), ["customer_id", "sku"]]
+    # Customers in order of appearance, SKUs sorted; distinct pairs as integer keys.
+    rows, customers = pd.factorize(bought["customer_id"])
+    cols, skus = pd.factorize(bought["sku"], sort=True)
+    width = np.int64(max(len(skus), 1))
+    pairs = np.unique(rows.astype(np.int64) * width + cols)
+    rows, cols = pairs // width, pairs % width
     data = np.ones(len(pairs), dtype=np.float32)
     matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(customers), len(skus)))
-    return matrix, skus
+    return matrix, pd.Index(skus)
 
 
 def association_rules(lines: pd.DataFrame, *, min_support: int = 3, top_k: int = 5) -> pd.DataFrame:

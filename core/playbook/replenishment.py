@@ -55,7 +55,11 @@ def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
     starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
     ends = np.r_[starts[1:], len(order)] - 1
     order_code = pd.factorize(lines["order_id"])[0].astype(np.int64)
-    distinct = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
+    orders = np.int64(order_code.max() + 1) if len(order_code) else np.int64(1)
+    if key.max() < np.iinfo(np.int64).max // orders:
+        distinct = np.unique(key * orders + order_code) // orders
+    else:
+        distinct = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
     first_rows, last_rows = order[starts], order[ends]
     return pd.DataFrame(
         {
