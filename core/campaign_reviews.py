@@ -71,6 +71,47 @@ def _set_offers(
     )
 
 
+def _decide(
+    session: Session,
+    campaign: Campaign,
+    *,
+    actor: Actor,
+    action: str,
+    status: Status,
+    reason: str,
+    now: datetime,
+    before: dict,
+    changes: dict | None = None,
+    offers: Status | None = None,
+    offer_values: dict | None = None,
+) -> Campaign:
+    """Write a person's decision on a campaign (version-checked) and its audit event."""
+    values = {
+        "status": status.value,
+        "reviewed_by": actor.username,
+        "reviewed_at": now,
+        "review_reason": reason,
+        "updated_at": now,
+        **(changes or {}),
+    }
+    _bump(session, Campaign, campaign, values)
+    if offers is not None:
+        _set_offers(session, campaign.id, offers, now, offer_values)
+    session.refresh(campaign)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="campaign",
+        entity_id=campaign.id,
+        before=before,
+        after=_snapshot(campaign),
+        reason=reason,
+        now=now,
+    )
+    return campaign
+
+
 def approve(
     *,
     session: Session,
@@ -97,29 +138,17 @@ def approve(
         raise InvalidInput(
             f"Campaign {campaign_id} is {campaign.status}; only proposed or edited ones can be approved."
         )
-    before = _snapshot(campaign)
-    values = {
-        "status": Status.APPROVED.value,
-        "reviewed_by": actor.username,
-        "reviewed_at": now,
-        "review_reason": reason,
-        "updated_at": now,
-    }
-    _bump(session, Campaign, campaign, values)
-    _set_offers(session, campaign_id, Status.APPROVED, now)
-    session.refresh(campaign)
-    audit.record(
+    return _decide(
         session,
+        campaign,
         actor=actor,
         action="campaign.approve",
-        entity_type="campaign",
-        entity_id=campaign_id,
-        before=before,
-        after=_snapshot(campaign),
+        status=Status.APPROVED,
         reason=reason,
         now=now,
+        before=_snapshot(campaign),
+        offers=Status.APPROVED,
     )
-    return campaign
 
 
 def reject(
@@ -139,31 +168,18 @@ def reject(
         raise InvalidInput(
             f"Campaign {campaign_id} is {campaign.status}; only proposed or edited ones can be rejected."
         )
-    before = _snapshot(campaign)
-    values = {
-        "status": Status.REJECTED.value,
-        "reviewed_by": actor.username,
-        "reviewed_at": now,
-        "review_reason": reason,
-        "updated_at": now,
-    }
-    _bump(session, Campaign, campaign, values)
-    _set_offers(
-        session, campaign_id, Status.REJECTED, now, {"reason": f"campaign rejected: {reason}"}
-    )
-    session.refresh(campaign)
-    audit.record(
+    return _decide(
         session,
+        campaign,
         actor=actor,
         action="campaign.reject",
-        entity_type="campaign",
-        entity_id=campaign_id,
-        before=before,
-        after=_snapshot(campaign),
+        status=Status.REJECTED,
         reason=reason,
         now=now,
+        before=_snapshot(campaign),
+        offers=Status.REJECTED,
+        offer_values={"reason": f"campaign rejected: {reason}"},
     )
-    return campaign
 
 
 def edit(
@@ -240,28 +256,17 @@ def edit(
                 )
             )
         changes["audience_size"] = min(len(treated), audience_cap)
-    values = {
-        "status": Status.EDITED.value,
-        "reviewed_by": actor.username,
-        "reviewed_at": now,
-        "review_reason": reason,
-        "updated_at": now,
-        **changes,
-    }
-    _bump(session, Campaign, campaign, values)
-    session.refresh(campaign)
-    audit.record(
+    return _decide(
         session,
+        campaign,
         actor=actor,
         action="campaign.edit",
-        entity_type="campaign",
-        entity_id=campaign_id,
-        before=before,
-        after=_snapshot(campaign),
+        status=Status.EDITED,
         reason=reason,
         now=now,
+        before=before,
+        changes=changes,
     )
-    return campaign
 
 
 def override_offer(
