@@ -13,8 +13,8 @@ from sqlmodel import Session
 from core import inventory
 from core.campaigns import Campaign, Status
 from core.errors import NotFound
-from core.manager_approval import needs_manager, stored_impact
-from core.roles import Actor, Permission
+from core.manager_approval import may_approve, needs_manager, stored_impact
+from core.roles import Actor
 from core.tables import InboundOrder
 
 DECIDABLE = (Status.PROPOSED, Status.EDITED)
@@ -99,7 +99,7 @@ def approval_state(campaign: Campaign, actor: Actor) -> tuple[str, bool]:
         else ""
     )
     if manager_why:
-        may = actor.can(Permission.APPROVE_LARGE_CAMPAIGNS)
+        may = may_approve(campaign, actor)
         needed = "Needs a manager's approval: " + "; ".join(manager_why) + "."
         return done + needed + ("" if may else " You may edit or reject it."), True
     return done + "Waiting for a planner's or manager's approval.", True

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from core import audit, freshness
 from core.campaigns import Campaign, Offer, Status
 from core.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
-from core.manager_approval import needs_manager
+from core.manager_approval import may_approve, needs_manager
 from core.roles import Actor, Permission, require
 from core.tables import Product
 
@@ -131,9 +131,9 @@ def approve(
     campaign = _campaign(session, campaign_id, expected_version)
     if stock_max_age is not None:
         freshness.require_fresh(session, now=now, max_age=stock_max_age)
-    why = needs_manager(campaign)
-    if why and not actor.can(Permission.APPROVE_LARGE_CAMPAIGNS):
-        raise PermissionDenied(f"Campaign {campaign_id} needs a manager's approval: {why[0]}.")
+    if not may_approve(campaign, actor):
+        why = needs_manager(campaign)[0]
+        raise PermissionDenied(f"Campaign {campaign_id} needs a manager's approval: {why}.")
     if campaign.status not in REVIEWABLE:
         raise InvalidInput(
             f"Campaign {campaign_id} is {campaign.status}; only proposed or edited ones can be approved."

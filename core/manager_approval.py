@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from core.campaigns import Campaign
+from core.roles import Actor, Permission
 
 # A campaign that would pull more than this share of what a SKU can spare needs a manager too.
 STOCK_SHARE_FOR_MANAGER = 0.5
@@ -44,3 +45,8 @@ def needs_manager(campaign: Campaign) -> list[str]:
             + ", ".join(heavy)
         )
     return why
+
+
+def may_approve(campaign: Campaign, actor: Actor) -> bool:
+    """Whether this person's role suffices to approve this campaign (not its status)."""
+    return actor.can(Permission.APPROVE_LARGE_CAMPAIGNS) or not needs_manager(campaign)

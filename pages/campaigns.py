@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core import approval_views as views
-from core import campaign_reviews, freshness
+from core import campaign_reviews, freshness, manager_approval
 from core.roles import Permission
 from ui import auth, charts, db, feedback, fmt
 
@@ -84,9 +84,7 @@ else:
         short = ", ".join(impact.loc[impact["short_after"], "sku"])
         st.warning(f"After this campaign, cover is shorter than the lead time for: {short}.")
 
-may_approve = decidable and (
-    not views.needs_manager(campaign) or actor.can(Permission.APPROVE_LARGE_CAMPAIGNS)
-)
+may_approve = decidable and manager_approval.may_approve(campaign, actor)
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Approve", type="primary", disabled=not may_approve, icon=":material/check:"):
     feedback.open_dialog("approve", campaign_id=campaign_id, version=seen)
