@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Boolean, Date, DateTime, Select, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from core import tables
+from core.reading import arrow_strings, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ WINDOWS = (30, 90, 180, 365)
 # Lines, returns, tickets, surveys and browsing count only within this many days of `as_of`.
 DETAIL_DAYS = 365
 
-# Rows fetched from the driver at a time: a few hundred MB of Python objects at most.
-READ_CHUNK_ROWS = 250_000
 
 # The columns each source frame needs; a missing frame is read as an empty one with these.
 COLUMNS: dict[str, list[str]] = {
@@ -180,61 +179,6 @@ def load_frames(
     return frames
 
 
-def read_frame(conn: Connection, statement: Select, *, chunk_rows: int = READ_CHUNK_ROWS):
-    """Run a select into a frame: dates as datetime64[s], booleans as bool, in the stored order.
-
-    On SQLite the rows come straight from the driver in chunks: SQLAlchemy would turn every
-    stored date string into a `date` object one by one (most of the time of reading millions
-    of orders), and one list of all rows would double the peak memory. Dates are parsed per
-    column instead. PostgreSQL's driver returns dates already.
-    """
-    if conn.dialect.name == "sqlite":
-        compiled = statement.compile(
-            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        params = [compiled.params[name] for name in compiled.positiontup or []]
-        params = [p.isoformat() if isinstance(p, date) else p for p in params]
-        cursor = conn.connection.driver_connection.execute(str(compiled), params)
-        names = [d[0] for d in cursor.description]
-        parts = []
-        try:
-            while rows := cursor.fetchmany(chunk_rows):
-                parts.append(_typed(pd.DataFrame.from_records(rows, columns=names), statement))
-                del rows
-        finally:
-            cursor.close()
-        if not parts:
-            return _typed(pd.DataFrame({n: pd.Series([], dtype=object) for n in names}), statement)
-        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-    return _typed(pd.read_sql(statement, conn), statement)
-
-
-def _dates(values: pd.Series) -> pd.Series:
-    """ISO date strings (or dates) as datetime64[s]; Arrow parses strings ~20x faster than pandas."""
-    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        try:
-            stamps = pc.cast(_strings(values), pa.timestamp("s"))
-            return pd.Series(stamps.to_numpy(zero_copy_only=False), index=values.index)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass  # not plain ISO text: the general parser below
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        values = pd.to_datetime(values.astype(object), format="ISO8601")
-    return values.astype("datetime64[s]")
-
-
-def _typed(frame: pd.DataFrame, statement: Select) -> pd.DataFrame:
-    """Dates and booleans of the selected columns as numpy types (nullable ones stay objects)."""
-    for column in statement.selected_columns:
-        name, kind = column.name, column.type
-        if name not in frame.columns:
-            continue
-        if isinstance(kind, Date) and not isinstance(kind, DateTime):
-            frame[name] = _dates(frame[name])
-        elif isinstance(kind, Boolean) and frame[name].notna().all():
-            frame[name] = frame[name].astype(bool)
-    return frame
-
-
 def _frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     frame = frames.get(name)
     if frame is None or len(frame) == 0:
@@ -244,27 +188,20 @@ def _frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame.assign(**{c: None for c in missing}) if missing else frame
 
 
-def _strings(values: pd.Series) -> pa.Array:
-    """The column as an Arrow string array (keys compare as strings, as `astype(str)` would)."""
-    array = pa.array(values.astype(str), type=pa.large_string())
-    # A frame read in chunks holds chunked columns: one array keeps the Arrow kernels vectorised.
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
 def _positions(keys: pd.Series, table: pa.Array) -> np.ndarray:
     """Per key, its position in `table` (unique strings), -1 where absent; Arrow's hash lookup."""
-    found = pc.index_in(_strings(keys), value_set=table)
+    found = pc.index_in(arrow_strings(keys), value_set=table)
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _join(right: pd.Series, *lefts: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per left key column, the row positions of its inner join with `right`, like a merge."""
-    table = _strings(right)
+    table = arrow_strings(right)
     if len(table) and table.null_count == 0:
         # One dictionary over all the columns: a right key's code is its position when the
         # right's keys are distinct (codes then run 0, 1, 2, ...), a left key's code is where
         # it sits. One hashing pass over the strings, no merge of string columns.
-        keys = [_strings(left) for left in lefts]
+        keys = [arrow_strings(left) for left in lefts]
         both = pc.dictionary_encode(pa.chunked_array([table, *keys], type=pa.large_string()))
         codes = _chunk_codes(both, [len(table), *map(len, keys)])
         if np.array_equal(codes[0], np.arange(len(table))):
@@ -298,7 +235,7 @@ class _Index:
     def __init__(self, ids: pd.Index) -> None:
         self.ids = ids
         self.size = len(ids)
-        self._table = _strings(ids.to_series())
+        self._table = arrow_strings(ids.to_series())
 
     def codes(self, customer_ids: pd.Series) -> np.ndarray:
         return _positions(customer_ids, self._table)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core import tables
 from core.campaigns import Campaign, Offer, Status
+from core.reading import read_frame
 from core.scores import CustomerScore
 
 # Offers of the week that a rerun must respect: decided by a person or already under way.
@@ -41,22 +42,6 @@ class ProposalData:
     daily_units: pd.DataFrame | None = None
 
 
-def _read(conn: Connection, statement) -> pd.DataFrame:
-    """Run a select into a frame; on SQLite through the driver, skipping per-value conversion.
-
-    SQLAlchemy turns every stored date string into a `date` object one by one, which dominates
-    the time of reading a few million order lines; the callers parse dates per column instead.
-    """
-    if conn.dialect.name != "sqlite":
-        return pd.read_sql(statement, conn)
-    compiled = statement.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = [compiled.params[name] for name in compiled.positiontup or []]
-    params = [p.isoformat() if isinstance(p, date) else p for p in params]
-    cursor = conn.connection.driver_connection.execute(str(compiled), params)
-    columns = [d[0] for d in cursor.description]
-    return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-
-
 def _columns(model, names):
     table = model.__table__
     return [table.c[n] for n in names]
@@ -81,7 +66,7 @@ def load(
     lines_t = tables.OrderLine.__table__
     scores_t = CustomerScore.__table__
     latest = select(func.max(scores_t.c.as_of)).where(scores_t.c.as_of <= as_of).scalar_subquery()
-    customers = _read(
+    customers = read_frame(
         conn,
         select(
             *_columns(
@@ -89,7 +74,7 @@ def load(
             )
         ),
     )
-    products = _read(
+    products = read_frame(
         conn,
         select(
             *_columns(
@@ -109,18 +94,18 @@ def load(
             )
         ),
     )
-    suppliers = _read(
+    suppliers = read_frame(
         conn, select(*_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"]))
     )
-    stock = _read(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
+    stock = read_frame(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
     inbound_t = tables.InboundOrder.__table__
-    inbound = _read(
+    inbound = read_frame(
         conn,
         select(
             *_columns(tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"])
         ).where(inbound_t.c.received_date.is_(None)),
     )
-    orders = _read(
+    orders = read_frame(
         conn,
         select(
             *_columns(
@@ -145,7 +130,7 @@ def load(
         # Plain expressions keep SQLite off the indexes: walking the customer index and
         # fetching each order's row costs ~1.7x one scan of the table and a sort.
         customer, ordered = customer.concat(""), func.coalesce(ordered, ordered)
-    summary = _read(
+    summary = read_frame(
         conn,
         select(
             customer.label("customer_id"),
@@ -157,7 +142,7 @@ def load(
         .where(ordered < as_of, orders_t.c.status != "cancelled")
         .group_by(customer),
     )
-    daily_units = _read(
+    daily_units = read_frame(
         conn,
         select(
             lines_t.c.sku, orders_t.c.ordered_date, func.sum(lines_t.c.quantity).label("quantity")
@@ -172,7 +157,7 @@ def load(
         )
         .group_by(lines_t.c.sku, orders_t.c.ordered_date),
     )
-    lines = _read(
+    lines = read_frame(
         conn,
         select(
             orders_t.c.customer_id,
@@ -185,7 +170,7 @@ def load(
         .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
         .where(orders_t.c.status != "cancelled"),
     )
-    scores = _read(
+    scores = read_frame(
         conn,
         select(
             scores_t.c.customer_id,
@@ -196,7 +181,7 @@ def load(
         ).where(scores_t.c.as_of == latest),
     )
     offers_t = Offer.__table__
-    outcomes = _read(
+    outcomes = read_frame(
         conn,
         select(offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted).where(
             offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)
@@ -254,7 +239,7 @@ def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]
     """
     campaigns_t = Campaign.__table__
     offers_t = Offer.__table__
-    campaigns = _read(
+    campaigns = read_frame(
         conn,
         select(
             campaigns_t.c.id,
@@ -263,7 +248,7 @@ def week_state(conn: Connection, week: str) -> tuple[pd.DataFrame, pd.DataFrame]
             campaigns_t.c.version,
         ).where(campaigns_t.c.week == week),
     )
-    settled = _read(
+    settled = read_frame(
         conn,
         select(
             offers_t.c.campaign_id,
