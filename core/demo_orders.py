@@ -109,6 +109,33 @@ def _lines(rng, latent, catalogue: Catalogue, customer, day):
     )
 
 
+def leave_logit(
+    latent: pd.DataFrame,
+    customer: np.ndarray,
+    *,
+    first,
+    late,
+    days_late,
+    complaint,
+    satisfaction,
+    cancelled_backorder,
+) -> np.ndarray:
+    """Log-odds that a customer leaves for good after an order, from the order's experience."""
+    rate = latent["rate"].to_numpy()[customer]
+    return (
+        -2.9
+        + 0.75 * latent["churn_propensity"].to_numpy()[customer]
+        + 1.0 * first
+        + 0.8 * late
+        + 0.05 * np.minimum(days_late, 20)
+        + 0.7 * complaint
+        + 0.4 * np.clip(7.5 - satisfaction, 0, None)
+        + 0.6 * cancelled_backorder
+        - 0.45 * np.log(rate / 3.0)
+        - 1.2 * latent["breadth"].to_numpy()[customer]
+    )
+
+
 def simulate(
     rng: np.random.Generator, latent: pd.DataFrame, catalogue: Catalogue, calendar: pd.DatetimeIndex
 ) -> History:
@@ -156,18 +183,15 @@ def simulate(
         - 1.0 * defect
         - 2.0 * (cancelled & backordered)
     )
-    rate = latent["rate"].to_numpy()[customer]
-    logit = (
-        -2.9
-        + 0.75 * latent["churn_propensity"].to_numpy()[customer]
-        + 1.0 * (position == 0)
-        + 0.8 * late
-        + 0.05 * np.minimum(days_late, 20)
-        + 0.7 * complaint
-        + 0.4 * np.clip(7.5 - satisfaction, 0, None)
-        + 0.6 * (cancelled & backordered)
-        - 0.45 * np.log(rate / 3.0)
-        - 1.2 * latent["breadth"].to_numpy()[customer]
+    logit = leave_logit(
+        latent,
+        customer,
+        first=position == 0,
+        late=late,
+        days_late=days_late,
+        complaint=complaint,
+        satisfaction=satisfaction,
+        cancelled_backorder=cancelled & backordered,
     )
     leaves = rng.random(n) < 1.0 / (1.0 + np.exp(-logit))
     # Keep orders up to and including the one after which the customer left.
