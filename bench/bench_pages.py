@@ -5,16 +5,20 @@
 Builds a demo database of N customers at PATH (or reuses it when it already holds data),
 fills customer_scores with a quick synthetic score for every customer when there are none
 (a random churn probability and value; the real scoring takes minutes and is benchmarked in
-bench_scoring.py), then calls each page's data functions directly and prints the median and
-slowest of several calls per function.
+bench_scoring.py), proposes the week's campaigns when there are none (about 100 s at 1M),
+then calls every console page's data functions directly, as the pages call them, and prints
+the median and slowest of several calls per function and the process's peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import resource
 import statistics
 import time
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +26,25 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from core import audit_views, demo, inventory, jobruns, overview, pauses, results, schema
+from core import (
+    approval_views,
+    audit_views,
+    customers,
+    demo,
+    freshness,
+    inventory,
+    jobruns,
+    model_store,
+    overview,
+    pauses,
+    proposals,
+    results,
+    schema,
+)
 from core.bulk import write_frame
+from core.campaigns import Campaign
 from core.db import make_engine
+from core.roles import Actor, Role
 from core.scores import CustomerScore
 from core.tables import Customer
 
@@ -63,47 +83,130 @@ def prepare(url: str, customers: int, seed: int) -> None:
         with engine.begin() as conn:
             write_frame(conn, CustomerScore.__table__, frame, update=False)
         print(f"synthetic scores for {len(ids):,} customers")
+    with Session(engine) as session:
+        if not session.scalar(select(func.count()).select_from(Campaign)):
+            start = time.perf_counter()
+            proposals.propose(session=session, as_of=AS_OF, now=NOW)
+            session.commit()
+            print(f"proposals: {time.perf_counter() - start:.0f} s")
     engine.dispose()
 
 
-CALLS = {
-    "overview": {
-        "marketplace_summary": lambda s: overview.marketplace_summary(s, as_of=AS_OF),
-        "risk_by_band": overview.risk_by_band,
-        "awaiting_approval": overview.awaiting_approval,
-        "active pauses": lambda s: pauses.active(s, now=NOW),
-        "short_skus": lambda s: inventory.short_skus(s, as_of=AS_OF, now=NOW),
-        "latest job runs": lambda s: jobruns.latest_runs(s, limit=8),
-        "monthly_trend": lambda s: overview.monthly_trend(s, as_of=AS_OF),
-    },
-    "inventory": {
-        "sku_table": lambda s: inventory.sku_table(s, as_of=AS_OF, now=NOW),
-        "sku_table short only": lambda s: inventory.sku_table(
-            s, as_of=AS_OF, now=NOW, filters=inventory.SkuFilter(short_only=True)
-        ),
-        "delayed_customers p1": lambda s: inventory.delayed_customers(s, today=AS_OF),
-        "delayed_customers p20": lambda s: inventory.delayed_customers(s, today=AS_OF, page=20),
-    },
-    "audit": {
-        "search p1": lambda s: audit_views.search(s, filters=audit_views.AuditFilter()),
-        "choices": audit_views.choices,
-        "export_csv": lambda s: "".join(
-            audit_views.export_csv(s, filters=audit_views.AuditFilter())
-        ),
-        "override_scorecard": audit_views.override_scorecard,
-    },
-    "results": {
-        "campaign_results": results.campaign_results,
-    },
-}
+MANAGER = Actor("bench-manager", Role.MANAGER)
+
+
+def calls(session: Session) -> dict[str, dict[str, Callable[[Session], object]]]:
+    """Every page's data functions, called as the pages call them (ids looked up once)."""
+    week = customers.latest_offer_week(session)
+    campaign_weeks = approval_views.weeks(session)
+    shown = (
+        approval_views.week_campaigns(session, week=campaign_weeks[0]) if campaign_weeks else None
+    )
+    campaign_id = int(shown["id"].iloc[0]) if shown is not None and len(shown) else None
+    first = customers.at_risk(session, filters=customers.AtRiskFilter(), today=AS_OF)
+    customer_id = first.rows["customer_id"].iloc[0] if len(first.rows) else None
+    region = (customers.regions(session) or [None])[0]
+    category = (customers.categories(session) or [None])[0]
+
+    def at_risk(filters: customers.AtRiskFilter, page: int = 1, sort: str = "value at risk"):
+        def call(s: Session):
+            result = customers.at_risk(s, filters=filters, today=AS_OF, sort=sort, page=page)
+            offers = customers.offers_for(
+                s, customer_ids=list(result.rows["customer_id"]), week=week
+            )
+            return customers.open_offer_per_customer(offers)
+
+        return call
+
+    def impact(s: Session):
+        campaign = approval_views.get_campaign(s, campaign_id)
+        approval_views.approval_state(campaign, MANAGER)
+        return approval_views.stock_impact(s, campaign=campaign, now=NOW)
+
+    approval = {"weeks": approval_views.weeks, "stock freshness": _freshness}
+    if campaign_weeks:
+        approval["week_campaigns"] = lambda s: approval_views.week_campaigns(
+            s, week=campaign_weeks[0]
+        )
+    if campaign_id is not None:
+        approval["campaign + stock_impact"] = impact
+    return {
+        "overview": {
+            "marketplace_summary": lambda s: overview.marketplace_summary(s, as_of=AS_OF),
+            "supplier_issues": overview.supplier_issues,
+            "risk_by_band": overview.risk_by_band,
+            "awaiting_approval": overview.awaiting_approval,
+            "active pauses": lambda s: pauses.active(s, now=NOW),
+            "short_skus": lambda s: inventory.short_skus(s, as_of=AS_OF, now=NOW, limit=10),
+            "latest job runs": lambda s: jobruns.latest_runs(s, limit=8),
+            "monthly_trend": lambda s: overview.monthly_trend(s, as_of=AS_OF),
+        },
+        "customers": {
+            "menus": lambda s: (
+                customers.regions(s),
+                customers.categories(s),
+                customers.latest_offer_week(s),
+            ),
+            "at_risk default": at_risk(customers.AtRiskFilter()),
+            "at_risk page 200": at_risk(customers.AtRiskFilter(), page=200),
+            "at_risk all bands by prob": at_risk(
+                customers.AtRiskFilter(risk_bands=()), sort="churn probability"
+            ),
+            "at_risk value>=200 region": at_risk(
+                customers.AtRiskFilter(min_expected_value=200.0, region=region)
+            ),
+            "at_risk category": at_risk(customers.AtRiskFilter(category=category)),
+            "at_risk delayed 30d": at_risk(customers.AtRiskFilter(delayed_within_days=30)),
+            "at_risk search": at_risk(customers.AtRiskFilter(search="C00012")),
+            "story + campaign choices": lambda s: (
+                customers.story(s, customer_id=customer_id),
+                approval_views.campaign_choices(s, week=week),
+            ),
+        },
+        "campaign approval": approval,
+        "inventory": {
+            "menus": lambda s: (inventory.categories(s), inventory.suppliers(s)),
+            "sku_table": lambda s: inventory.sku_table(s, as_of=AS_OF, now=NOW),
+            "sku_table short only": lambda s: inventory.sku_table(
+                s, as_of=AS_OF, now=NOW, filters=inventory.SkuFilter(short_only=True)
+            ),
+            "delayed_customers p1": lambda s: inventory.delayed_customers(s, today=AS_OF),
+            "delayed_customers p20": lambda s: inventory.delayed_customers(s, today=AS_OF, page=20),
+        },
+        "audit": {
+            "search p1": lambda s: audit_views.search(s, filters=audit_views.AuditFilter()),
+            "choices": audit_views.choices,
+            "export_csv": lambda s: "".join(
+                audit_views.export_csv(s, filters=audit_views.AuditFilter())
+            ),
+            "override_scorecard": audit_views.override_scorecard,
+        },
+        "results": {
+            "campaign_results": results.campaign_results,
+            "campaign_types": results.campaign_types,
+        },
+        "model": {
+            "active + versions": lambda s: (
+                model_store.active_version(s),
+                model_store.list_versions(s),
+            ),
+        },
+        "jobs": {
+            "latest_runs 50": lambda s: jobruns.latest_runs(s, limit=50),
+        },
+    }
+
+
+def _freshness(session: Session):
+    return freshness.check(session, now=NOW, max_age=timedelta(hours=24))
 
 
 def run(url: str, repeat: int) -> list[dict]:
     engine = make_engine(url)
     rows = []
     with Session(engine) as session:
-        for page, calls in CALLS.items():
-            for name, call in calls.items():
+        for page, page_calls in calls(session).items():
+            for name, call in page_calls.items():
                 call(session)  # warm caches and compiled statements
                 times = []
                 for _ in range(repeat):
@@ -122,6 +225,23 @@ def run(url: str, repeat: int) -> list[dict]:
     return rows
 
 
+def _reset_peak() -> None:
+    """Forget the peak memory of the preparation (Linux: /proc/self/clear_refs)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    """The process's peak resident memory since the last reset, in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -132,10 +252,12 @@ def main() -> None:
     args = parser.parse_args()
     url = args.url or f"sqlite:///{args.db or Path(f'data/bench_pages_{args.customers}.db')}"
     prepare(url, args.customers, args.seed)
+    _reset_peak()
     table = pd.DataFrame(run(url, args.repeat))
     table["under 300 ms"] = table["median ms"] < 300
     print(f"\n{args.customers:,} customers, {url.split('://')[0]}, median of {args.repeat} calls")
     print(table.to_string(index=False))
+    print(f"peak memory while calling the pages' functions: {_peak_mb():,.0f} MB")
 
 
 if __name__ == "__main__":

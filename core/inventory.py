@@ -16,7 +16,7 @@ from sqlalchemy import Integer, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from core import forecast, pauses
+from core import forecast, pauses, summaries
 from core.tables import Customer, InboundOrder, Order, OrderLine, Product, StockLevel, Supplier
 
 DEMAND_WINDOW_DAYS = 56
@@ -62,14 +62,38 @@ def _frame(conn: Connection, statement) -> pd.DataFrame:
 
 
 def recent_demand(conn: Connection, *, as_of: date, window_days: int = DEMAND_WINDOW_DAYS):
-    """Units sold per SKU in the window before as_of, summed in SQL (cancelled orders excluded)."""
+    """Units sold per SKU in the window before as_of, summed in SQL (cancelled orders excluded).
+
+    Days the SKU summary covers are read from it; days after its newest day (orders that came
+    in since the last refresh) straight from the orders, so that the sum is never stale.
+    """
+    start = as_of - timedelta(days=window_days)
+    through = summaries.data_through(conn)
+    if through is None or through < start:
+        return _units_from_orders(conn, start=start, end=as_of)
+    u = summaries.SkuDailyUnits.__table__
+    summarised = _frame(
+        conn,
+        select(u.c.sku, func.sum(u.c.units).label("quantity"))
+        .where(u.c.day >= start, u.c.day < as_of, u.c.day <= through)
+        .group_by(u.c.sku),
+    )
+    if through + timedelta(days=1) >= as_of:
+        return summarised
+    tail = _units_from_orders(conn, start=through + timedelta(days=1), end=as_of)
+    both = pd.concat([summarised, tail], ignore_index=True)
+    return both.groupby("sku", as_index=False)["quantity"].sum()
+
+
+def _units_from_orders(conn: Connection, *, start: date, end: date) -> pd.DataFrame:
+    """Units per SKU ordered from start up to (not including) end."""
     lines, orders = OrderLine.__table__, Order.__table__
     statement = (
         select(lines.c.sku, func.sum(lines.c.quantity).label("quantity"))
         .select_from(orders.join(lines, lines.c.order_id == orders.c.order_id))
         .where(
-            orders.c.ordered_date >= as_of - timedelta(days=window_days),
-            orders.c.ordered_date < as_of,
+            orders.c.ordered_date >= start,
+            orders.c.ordered_date < end,
             orders.c.status != "cancelled",
             lines.c.sku.is_not(None),
         )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, case, extract, func, over
+from sqlalchemy import Integer, case, func
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
+from core import summaries
 from core.campaigns import Campaign, Status
 from core.scores import CustomerScore
 from core.tables import Customer, Order, Product, StockLevel, Supplier
@@ -27,12 +28,61 @@ class MarketplaceSummary:
     repeat_purchase_rate: float | None  # share of buyers with two orders or more
     skus_below_reorder_point: int
     suppliers_with_issues: int
+    summarised_at: datetime | None = None  # when the order figures were summarised; None: live
 
 
 def marketplace_summary(session: Session, *, as_of: date) -> MarketplaceSummary:
-    """Headline figures as of a date (orders after it are not counted)."""
+    """Headline figures as of a date (orders after it are not counted).
+
+    Orders, revenue, buyers and repeat buyers come from the daily summary once it has been
+    refreshed (`summarised_at` says when), else straight from the orders.
+    """
     customers = session.exec(select(func.count()).select_from(Customer)).one()
     since = as_of - timedelta(days=30)
+    state = summaries.refreshed(session)
+    if state is None:
+        orders_30, revenue_30, buyers, repeaters = _activity_from_orders(session, since, as_of)
+    else:
+        orders_30, revenue_30, buyers, repeaters = _activity_from_summary(session, since, as_of)
+    below = session.exec(
+        select(func.count())
+        .select_from(StockLevel)
+        .join(Product, col(Product.sku) == col(StockLevel.sku))
+        .where(col(StockLevel.on_hand) < col(Product.reorder_point), col(Product.active))
+    ).one()
+    issues = session.exec(
+        select(func.count()).select_from(Supplier).where(col(Supplier.status) != "ok")
+    ).one()
+    return MarketplaceSummary(
+        customers=customers,
+        buyers=int(buyers),
+        orders_last_30_days=int(orders_30),
+        revenue_last_30_days=float(revenue_30),
+        repeat_purchase_rate=(repeaters / buyers) if buyers else None,
+        skus_below_reorder_point=below,
+        suppliers_with_issues=issues,
+        summarised_at=summaries.aware(state.refreshed_at) if state else None,
+    )
+
+
+def _activity_from_summary(session: Session, since: date, as_of: date) -> tuple:
+    d = summaries.DailyActivity.__table__
+    recent = case((d.c.day > since, 1), else_=0)
+    return (
+        session.connection()
+        .execute(
+            sql_select(
+                func.coalesce(func.sum(recent * d.c.orders), 0),
+                func.coalesce(func.sum(recent * d.c.revenue), 0.0),
+                func.coalesce(func.sum(d.c.first_orders), 0),
+                func.coalesce(func.sum(d.c.second_orders), 0),
+            ).where(d.c.day <= as_of)
+        )
+        .one()
+    )
+
+
+def _activity_from_orders(session: Session, since: date, as_of: date) -> tuple:
     recent = select(func.count(), func.coalesce(func.sum(Order.amount), 0.0)).where(
         col(Order.ordered_date) > since,
         col(Order.ordered_date) <= as_of,
@@ -48,24 +98,7 @@ def marketplace_summary(session: Session, *, as_of: date) -> MarketplaceSummary:
     buyers, repeaters = session.exec(
         select(func.count(), func.coalesce(func.sum((per_buyer.c.n >= 2).cast(Integer)), 0))
     ).one()
-    below = session.exec(
-        select(func.count())
-        .select_from(StockLevel)
-        .join(Product, col(Product.sku) == col(StockLevel.sku))
-        .where(col(StockLevel.on_hand) < col(Product.reorder_point), col(Product.active))
-    ).one()
-    issues = session.exec(
-        select(func.count()).select_from(Supplier).where(col(Supplier.status) != "ok")
-    ).one()
-    return MarketplaceSummary(
-        customers=customers,
-        buyers=buyers,
-        orders_last_30_days=orders_30,
-        revenue_last_30_days=float(revenue_30),
-        repeat_purchase_rate=(repeaters / buyers) if buyers else None,
-        skus_below_reorder_point=below,
-        suppliers_with_issues=issues,
-    )
+    return orders_30, revenue_30, buyers, repeaters
 
 
 def supplier_issues(session: Session) -> list[Supplier]:
@@ -127,65 +160,34 @@ def awaiting_approval(session: Session) -> pd.DataFrame:
 TREND_COLUMNS = ["month", "buyers", "repeat_purchase_rate", "lapse_rate"]
 
 
-def _month_index(column, dialect: str):
-    """Months since year 0, so that gaps between months are plain subtraction."""
-    if dialect == "sqlite":
-        year = func.cast(func.strftime("%Y", column), Integer)
-        month = func.cast(func.strftime("%m", column), Integer)
-    else:
-        year = func.cast(extract("year", column), Integer)
-        month = func.cast(extract("month", column), Integer)
-    return year * 12 + month - 1
-
-
 def monthly_trend(
     session: Session, *, as_of: date, months: int = 12, gap_months: int = 3
 ) -> pd.DataFrame:
     """Per month: buyers, the share who had bought in the `gap_months` before (repeat purchase)
     and the share who did not buy again in the `gap_months` after (lapsing; empty while those
-    months have not passed). Computed in SQL: customer-months, neighbours by window function,
-    then GROUP BY month.
+    months have not passed). Read from the monthly summary once refreshed (its
+    `summaries.refreshed` time is what the figures are as of), else computed in SQL.
     """
-    t = Order.__table__
-    dialect = session.connection().dialect.name
     last = as_of.year * 12 + as_of.month - 1
     first = last - months + 1
-    start_index = first - gap_months
-    start = date(start_index // 12, start_index % 12 + 1, 1)
-    month = _month_index(t.c.ordered_date, dialect).label("m")
-    active = (
-        sql_select(t.c.customer_id, month)
-        .where(t.c.ordered_date >= start, t.c.ordered_date <= as_of, t.c.status != "cancelled")
-        .group_by(t.c.customer_id, month)
-        .subquery()
-    )
-    window = {"partition_by": active.c.customer_id, "order_by": active.c.m}
-    neighbours = sql_select(
-        active.c.m,
-        over(func.lag(active.c.m), **window).label("previous"),
-        over(func.lead(active.c.m), **window).label("following"),
-    ).subquery()
-    returning = case((neighbours.c.m - neighbours.c.previous <= gap_months, 1), else_=0)
-    lapsed = case(
-        (neighbours.c.following.is_(None), 1),
-        (neighbours.c.following - neighbours.c.m > gap_months, 1),
-        else_=0,
-    )
-    statement = (
-        sql_select(
-            neighbours.c.m,
-            func.count().label("buyers"),
-            func.sum(returning).label("returners"),
-            func.sum(lapsed).label("lapsed"),
+    if summaries.refreshed(session) is not None and gap_months == summaries.GAP_MONTHS:
+        m = summaries.MonthlyActivity.__table__
+        statement = (
+            sql_select(m.c.month.label("m"), m.c.buyers, m.c.returners, m.c.lapsed)
+            .where(m.c.month >= first, m.c.month <= last)
+            .order_by(m.c.month)
         )
-        .where(neighbours.c.m >= first)
-        .group_by(neighbours.c.m)
-        .order_by(neighbours.c.m)
-    )
+    else:
+        start = summaries.month_of(first - gap_months)
+        dialect = session.connection().dialect.name
+        counts = summaries.monthly_statement(
+            dialect, start=start, end=as_of, gap_months=gap_months
+        ).subquery()
+        statement = sql_select(counts).where(counts.c.m >= first).order_by(counts.c.m)
     frame = pd.read_sql(statement, session.connection())
     if frame.empty:
         return pd.DataFrame(columns=TREND_COLUMNS)
-    frame["month"] = [date(int(m) // 12, int(m) % 12 + 1, 1) for m in frame["m"]]
+    frame["month"] = [summaries.month_of(m) for m in frame["m"]]
     frame["buyers"] = frame["buyers"].astype(int)
     frame["repeat_purchase_rate"] = frame["returners"] / frame["buyers"]
     # A month's lapse share is known only once the following months have passed.

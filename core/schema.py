@@ -21,6 +21,7 @@ from core import (  # noqa: F401
     pauses,
     scores,
     sends,
+    summaries,
     tables,
     users,
 )

@@ -1,0 +1,57 @@
+"""console summaries: daily and monthly order activity, daily units per SKU, refresh times
+
+Revision ID: 0201_console_summaries
+Revises: 0200_console_indexes
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0201_console_summaries"
+down_revision: str | None = "0200_console_indexes"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "summary_daily_activity",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.Float(), nullable=False),
+        sa.Column("first_orders", sa.Integer(), nullable=False),
+        sa.Column("second_orders", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day"),
+    )
+    op.create_table(
+        "summary_monthly_activity",
+        sa.Column("month", sa.Integer(), nullable=False),
+        sa.Column("buyers", sa.Integer(), nullable=False),
+        sa.Column("returners", sa.Integer(), nullable=False),
+        sa.Column("lapsed", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("month"),
+    )
+    op.create_table(
+        "summary_sku_daily_units",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("sku", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "sku"),
+    )
+    op.create_table(
+        "summary_refreshes",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("refreshed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("data_through", sa.Date(), nullable=True),
+        sa.PrimaryKeyConstraint("name"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("summary_refreshes")
+    op.drop_table("summary_sku_daily_units")
+    op.drop_table("summary_monthly_activity")
+    op.drop_table("summary_daily_activity")
