@@ -28,15 +28,25 @@ class Permission(StrEnum):
     RUN_JOBS = "run_jobs"
     MANAGE_MODEL = "manage_model"
     EDIT_SETTINGS = "edit_settings"
+    PROPOSE_SERVICE_RECOVERY = "propose_service_recovery"
+    RESOLVE_SENDS = "resolve_sends"
 
 
 P = Permission
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PLANNER: frozenset(
-        {P.VIEW_CUSTOMERS, P.APPROVE_CAMPAIGNS, P.OVERRIDE_OFFERS, P.PAUSE_OFFERS}
+        {
+            P.VIEW_CUSTOMERS,
+            P.APPROVE_CAMPAIGNS,
+            P.OVERRIDE_OFFERS,
+            P.PAUSE_OFFERS,
+            P.PROPOSE_SERVICE_RECOVERY,
+        }
     ),
-    Role.SUPPORT: frozenset({P.VIEW_CUSTOMERS, P.PAUSE_OFFERS, P.OVERRIDE_OFFERS}),
+    Role.SUPPORT: frozenset(
+        {P.VIEW_CUSTOMERS, P.PAUSE_OFFERS, P.OVERRIDE_OFFERS, P.PROPOSE_SERVICE_RECOVERY}
+    ),
     Role.MANAGER: frozenset(
         {
             P.VIEW_CUSTOMERS,
@@ -57,6 +67,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RUN_JOBS,
             P.MANAGE_MODEL,
             P.EDIT_SETTINGS,
+            P.RESOLVE_SENDS,
         }
     ),
     Role.SYSTEM: frozenset(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import inventory, pauses
+from core import inventory, pauses, service_recovery
 from core.errors import EaselError
 from core.roles import Permission
 from ui import auth, db, fmt
@@ -124,8 +124,46 @@ st.caption(
     f"{fmt.count(delayed.total)} customers with a late or cancelled order since {delayed.since:%d %b %Y}"
     f" · page {delayed.page} of {delayed.pages}"
 )
-st.dataframe(delayed.rows, hide_index=True)
-st.caption(
-    "A service-recovery offer (apology and credit, never an upsell) is proposed for these "
-    "customers by the weekly proposals on the Campaign approval page."
+selection = st.dataframe(
+    delayed.rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="delayed"
 )
+chosen = [
+    delayed.rows.iloc[i]["customer_id"] for i in (selection.selection.rows if selection else [])
+]
+if not actor.can(Permission.PROPOSE_SERVICE_RECOVERY):
+    st.caption(
+        "A service-recovery offer (apology and credit, never an upsell) is proposed for these "
+        "customers by the weekly proposals on the Campaign approval page."
+    )
+elif delayed.total:
+    count = len(chosen) or delayed.total
+    people = f"{fmt.count(count)} customer{'s' if count != 1 else ''}"
+    who = "selected" if chosen else f"with a late or cancelled order in the last {within} days"
+    with st.form("recovery", clear_on_submit=True):
+        st.markdown(
+            f"An apology with credit for the {people} {who}, in this week's "
+            "service-recovery campaign; it goes out once the campaign is approved."
+        )
+        recovery_reason = st.text_input("Why", placeholder="e.g. yarn shipment two weeks late")
+        requested = st.form_submit_button(
+            f"Propose service recovery for {people}",
+            type="primary",
+            icon=":material/volunteer_activism:",
+            key="propose_recovery",
+        )
+    if requested:
+        try:
+            with db.session() as session:
+                result = service_recovery.propose(
+                    session=session,
+                    actor=actor,
+                    reason=recovery_reason,
+                    now=now,
+                    customer_ids=chosen or None,
+                    within_days=within,
+                )
+        except EaselError as error:
+            st.error(str(error))
+        else:
+            st.toast(result.describe(), icon=":material/volunteer_activism:")
+            (st.success if result.created else st.warning)(result.describe())
