@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from cli import context
 from core import demo as demo_data
+from core import summaries
 from core.db import session_scope
 
 LOGINS_FILE = "demo-logins.txt"
@@ -60,6 +61,8 @@ def demo(
         f"Wrote {sum(written.values()):,} rows: "
         + ", ".join(f"{k} {v:,}" for k, v in written.items())
     )
+    state = summaries.refresh_now(engine, now=now)
+    typer.echo(f"Console summaries refreshed (orders through {state.data_through}).")
     with session_scope(engine) as session:
         logins = demo_data.create_demo_users(session, now=now)
     _show_logins(logins)

@@ -8,6 +8,7 @@ import typer
 from tqdm import tqdm
 
 from cli import context
+from core import summaries
 from core.contracts import KINDS
 from core.errors import EaselError
 from core.import_checks import ImportRejected
@@ -45,3 +46,6 @@ def import_data(
         context.fail(str(error))
     bar.close()
     typer.echo(result.describe())
+    if kind in summaries.SOURCE_KINDS:
+        state = summaries.refresh_now(context.engine(), now=context.now())
+        typer.echo(f"Console summaries refreshed (orders through {state.data_through}).")

@@ -19,12 +19,13 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 from sqlalchemy import Integer, case, delete, extract, func, insert, over, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel
 
 from core import audit
 from core.bulk import write_frame
-from core.roles import Actor, Permission, require
+from core.db import session_scope
+from core.roles import SYSTEM, Actor, Permission, require
 from core.tables import Order, OrderLine
 
 NAME = "console"
@@ -210,3 +211,13 @@ def data_through(conn: Connection) -> date | None:
     r = SummaryRefresh.__table__
     value = conn.execute(select(r.c.data_through).where(r.c.name == NAME)).scalar()
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+# Import kinds whose rows the summaries are built from.
+SOURCE_KINDS = ("orders", "order_lines", "transactions")
+
+
+def refresh_now(engine: Engine, *, now: datetime) -> SummaryRefresh:
+    """Refresh in a transaction of its own, as the system (after a demo build or an import)."""
+    with session_scope(engine) as session:
+        return refresh(session, actor=SYSTEM, now=now)

@@ -27,6 +27,7 @@ from jobs import (
     pause_expiry,
     proposals,
     scoring,
+    summaries,
 )
 
 _EVERY = re.compile(r"^every\s+(\d+)\s*([smhd])$")
@@ -85,6 +86,12 @@ JOBS: tuple[Job, ...] = (
         bandit_update.run,
         "cron 30 3 * * *",
         "Refit the campaign choice from the recorded outcomes and their logged propensities.",
+    ),
+    Job(
+        "console_summaries",
+        summaries.run,
+        "cron 45 3 * * *",
+        "Rebuild the order and SKU summaries the overview and inventory pages read.",
     ),
     Job(
         "pause_expiry",
