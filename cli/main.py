@@ -13,6 +13,7 @@ from cli import demo as demo_cli
 from cli import imports as imports_cli
 from cli import jobs as jobs_cli
 from cli import scoring as scoring_cli
+from cli import simulate as simulate_cli
 from core import audit, users
 from core.db import session_scope
 from core.errors import EaselError
@@ -29,6 +30,7 @@ app.add_typer(audit_app, name="audit")
 jobs_cli.register(app)
 app.command("import")(imports_cli.import_data)
 app.command("demo")(demo_cli.demo)
+app.command("simulate")(simulate_cli.simulate)
 scoring_cli.register(app)
 campaigns_cli.register(app)
 
