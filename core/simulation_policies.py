@@ -48,7 +48,7 @@ from core.roles import SYSTEM, Actor, Role
 from core.tables import Customer, Order, Product, StockLevel
 
 POLICIES = ("none", "rules", "easel")
-RETRAIN_WEEKS = 4
+RETRAIN_WEEKS = 8
 APPROVER = Actor("simulated-manager", Role.MANAGER)
 APPROVAL_REASON = "Simulation: every proposed campaign is approved as proposed."
 ATTRIBUTION_DAYS = 14

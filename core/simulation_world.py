@@ -3,7 +3,9 @@
 A demo world, not the product. Its rules, in short:
 - Customers keep the generator's renewal process: the gap to the next order is a gamma draw
   (the customer's regularity as shape, 365 / rate days as mean) in seasonal time, counted
-  from their last order (organic or a response to an offer). Nobody new signs up.
+  from their last order (organic or a response to an offer). A response to an offer is the
+  customer's order of that week: it takes the place of an organic order due the same week
+  (the offer pulled it forward). Nobody new signs up.
 - A customer leaves for good when their hidden lifetime ends, or after an order with the
   generator's chance (core.demo_orders.leave_logit): higher after a back-ordered line and a
   poor experience. Responding to an offer whose SKU was in stock lowers that chance
@@ -270,9 +272,11 @@ def advance(engine: Engine, world: World, week: int, contacts: Contacts) -> Week
     world.alive[returned] = True
     world.lifetime_end[returned] = first_day + new_lifetime[returned]
 
-    # Lifetimes that end this week, then who orders.
+    # Lifetimes that end this week, then who orders (an offer's response was that order).
     drift = world.alive & (world.lifetime_end <= last_day)
-    due = world.alive & ~drift & (world.next_day <= last_day)
+    answered = np.zeros(n, dtype=bool)
+    answered[contacts.responded] = True
+    due = world.alive & ~drift & ~answered & (world.next_day <= last_day)
     world.alive[drift] = False
     buyers = np.flatnonzero(due)
     lines = _organic_lines(world, world.rng(week, 1), buyers)
@@ -386,7 +390,11 @@ def advance(engine: Engine, world: World, week: int, contacts: Contacts) -> Week
 
     # The next renewal counts from the last order of the week.
     renew = ordered & world.alive
-    from_day = np.where(due, first_day + order_offset, last_day)
+    answer_day = np.full(n, last_day, dtype=np.int64)
+    if len(responses):
+        placed_on = pd.to_datetime(responses["ordered_date"]) - pd.Timestamp(world.days[0])
+        answer_day[world.customer_index(responses["customer_id"])] = placed_on.dt.days.to_numpy()
+    from_day = np.where(due, first_day + order_offset, answer_day)
     world.next_day[renew] = world.gap_days(everyone[renew], gamma[renew], from_day[renew])
     return WeekResult(
         organic_orders=len(buyers),
