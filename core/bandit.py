@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.codes import distinct
+
 VALUE_TIERS = (50.0, 200.0)  # expected value below 50 is low, below 200 mid, else high
 HISTORY_COLUMNS = ["campaign_type", "context", "converted"]
 
@@ -159,6 +161,6 @@ def choose(
     chosen = frame.loc[chosen_rows].copy()
     chosen["propensity"] = propensity[customer_code[chosen_rows]]
     others = mask & ~np.left_shift(1, pick)
-    names = {m: ", ".join(arms[(m >> np.arange(len(arms))) & 1 == 1]) for m in np.unique(others)}
+    names = {m: ", ".join(arms[(m >> np.arange(len(arms))) & 1 == 1]) for m in distinct(others)}
     chosen["alternatives"] = pd.Series(others).map(names).to_numpy()[customer_code[chosen_rows]]
     return chosen.reset_index(drop=True)

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from core.codes import distinct, member
+
 RULE_COLUMNS = ["anchor", "sku", "support", "confidence", "lift", "score", "rank"]
 
 
@@ -21,7 +23,7 @@ def _matrix(lines: pd.DataFrame) -> tuple[sparse.csr_matrix, pd.Index]:
     rows, customers = pd.factorize(bought["customer_id"])
     cols, skus = pd.factorize(bought["sku"], sort=True)
     width = np.int64(max(len(skus), 1))
-    pairs = np.unique(rows.astype(np.int64) * width + cols)
+    pairs = distinct(rows.astype(np.int64) * width + cols)
     rows, cols = pairs // width, pairs % width
     data = np.ones(len(pairs), dtype=np.float32)
     matrix = sparse.csr_matrix((data, (rows, cols)), shape=(len(customers), len(skus)))
@@ -99,7 +101,7 @@ def recommend(
     owned_sku = sku_code[2 * n_rules :]
     known = owned_sku >= 0
     owned = customer_code[n_anchors:][known].astype(np.int64) * width + owned_sku[known]
-    keep = ~np.isin(pair, owned)
+    keep = ~member(pair, owned)
     row, rule = row[keep], rule[keep]
     rank_of_rule = rules["rank"].to_numpy()
     by = np.lexsort((rank_of_rule[rule], customer_code[row]))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.campaign_config import Replenishment
+from core.codes import distinct
 from core.playbook.inputs import PlaybookInputs
 
 NAME = "replenishment"
@@ -57,9 +58,9 @@ def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
     order_code = pd.factorize(lines["order_id"])[0].astype(np.int64)
     orders = np.int64(order_code.max() + 1) if len(order_code) else np.int64(1)
     if key.max() < np.iinfo(np.int64).max // orders:
-        distinct = np.unique(key * orders + order_code) // orders
+        bought = distinct(key * orders + order_code) // orders
     else:
-        distinct = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
+        bought = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
     first_rows, last_rows = order[starts], order[ends]
     return pd.DataFrame(
         {
@@ -67,7 +68,7 @@ def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
             "sku": skus[sku_code[first_rows]],
             "first_bought": dates.to_numpy()[first_rows],
             "last_bought": dates.to_numpy()[last_rows],
-            "purchases": np.unique(distinct, return_counts=True)[1].astype(np.int64),
+            "purchases": np.unique(bought, return_counts=True)[1].astype(np.int64),
         }
     )
 
