@@ -21,3 +21,22 @@ ORDERS_BY_CUSTOMER = Index(
     _orders.c.status,
     _orders.c.ordered_date,
 )
+# The at-risk list pages the newest scores in each sort order without sorting every score.
+SCORES_BY_VALUE_AT_RISK = Index(
+    "ix_customer_scores_as_of_value_at_risk", _scores.c.as_of, _scores.c.value_at_risk
+)
+SCORES_BY_PROBABILITY = Index(
+    "ix_customer_scores_as_of_probability", _scores.c.as_of, _scores.c.churn_probability
+)
+SCORES_BY_EXPECTED_VALUE = Index(
+    "ix_customer_scores_as_of_expected_value", _scores.c.as_of, _scores.c.expected_value
+)
+# Late and cancelled orders of recent weeks are found from this index alone (no table rows).
+ORDERS_DELIVERY_BY_DATE = Index(
+    "ix_orders_date_delivery",
+    _orders.c.ordered_date,
+    _orders.c.customer_id,
+    _orders.c.status,
+    _orders.c.promised_date,
+    _orders.c.delivered_date,
+)

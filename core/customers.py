@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, exists, func
+from sqlalchemy import and_, exists, func, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
+from core import summaries
 from core.campaign_reviews import OFFER_REVIEWABLE as OVERRIDABLE
 from core.campaigns import Offer, Status
 from core.scores import CustomerScore
@@ -35,17 +36,27 @@ class AtRiskFilter:
     search: str | None = None  # a customer id or the start of one
 
 
+# The list counts its matches up to this many; beyond, it says "more than" (a count of every
+# score would read a million rows on each rerun).
+COUNT_LIMIT = 10_000
+
+
 @dataclass(frozen=True)
 class AtRiskPage:
     rows: pd.DataFrame
-    total: int
+    total: int  # matches, counted up to COUNT_LIMIT
     as_of: date | None
     page: int
     page_size: int
+    more: bool = False  # more than `total` customers match
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
+
+    @property
+    def total_text(self) -> str:
+        return f"more than {self.total:,}" if self.more else f"{self.total:,}"
 
 
 def latest_as_of(session: Session) -> date | None:
@@ -53,7 +64,34 @@ def latest_as_of(session: Session) -> date | None:
     return session.exec(select(func.max(CustomerScore.as_of))).one()
 
 
-def _conditions(filters: AtRiskFilter, as_of: date, today: date) -> list:
+def _bought_lines(category: str):
+    """Order lines in the category, joined to their order (the product looked up per line, so
+    that a customer's own orders drive the search, not every line of the category)."""
+    category_of = (
+        select(Product.category).where(col(Product.sku) == col(OrderLine.sku)).scalar_subquery()
+    )
+    return (
+        select(Order.customer_id)
+        .join(OrderLine, col(OrderLine.order_id) == col(Order.order_id))
+        .where(category_of == category)
+    )
+
+
+def _bought_in(category: str, through: date | None):
+    """The scored customer has bought in the category: the summary up to its newest day plus
+    orders placed since; straight from the orders before the first refresh."""
+    customer = col(CustomerScore.customer_id)
+    if through is None:
+        return exists(_bought_lines(category).where(col(Order.customer_id) == customer))
+    c = summaries.CustomerCategory.__table__
+    summarised = exists(
+        sql_select(c.c.customer_id).where(c.c.category == category, c.c.customer_id == customer)
+    )
+    since = _bought_lines(category).where(col(Order.ordered_date) > through)
+    return or_(summarised, customer.in_(since))
+
+
+def _conditions(filters: AtRiskFilter, as_of: date, today: date, through: date | None) -> list:
     conditions = [CustomerScore.as_of == as_of]
     if filters.risk_bands:
         conditions.append(col(CustomerScore.risk_band).in_(filters.risk_bands))
@@ -64,24 +102,16 @@ def _conditions(filters: AtRiskFilter, as_of: date, today: date) -> list:
     if filters.search:
         conditions.append(col(CustomerScore.customer_id).startswith(filters.search.strip()))
     if filters.category:
-        bought = (
-            select(OrderLine.order_id)
-            .join(Order, col(Order.order_id) == col(OrderLine.order_id))
-            .join(Product, col(Product.sku) == col(OrderLine.sku))
-            .where(
-                col(Order.customer_id) == col(CustomerScore.customer_id),
-                Product.category == filters.category,
-            )
-        )
-        conditions.append(exists(bought))
+        conditions.append(_bought_in(filters.category, through))
     if filters.delayed_within_days:
+        # The recent late orders are few: found once by date (an index holds the dates), not
+        # looked up per customer.
         since = today - timedelta(days=filters.delayed_within_days)
-        late = select(Order.order_id).where(
-            col(Order.customer_id) == col(CustomerScore.customer_id),
+        late = select(Order.customer_id).where(
             col(Order.ordered_date) >= since,
             col(Order.delivered_date) > col(Order.promised_date),
         )
-        conditions.append(exists(late))
+        conditions.append(col(CustomerScore.customer_id).in_(late))
     return conditions
 
 
@@ -93,8 +123,10 @@ def at_risk(
     sort: str = "value at risk",
     page: int = 1,
     page_size: int = 50,
+    count_limit: int = COUNT_LIMIT,
 ) -> AtRiskPage:
-    """One page of scored customers matching the filters, sorted in SQL."""
+    """One page of scored customers matching the filters, sorted in SQL; matches are counted
+    up to `count_limit` (`more` says there are more)."""
     as_of = latest_as_of(session)
     columns = [
         "customer_id",
@@ -108,16 +140,20 @@ def at_risk(
     ]
     if as_of is None:
         return AtRiskPage(pd.DataFrame(columns=columns), 0, None, 1, page_size)
-    where = and_(*_conditions(filters, as_of, today))
+    through = summaries.data_through(session.connection()) if filters.category else None
+    where = and_(*_conditions(filters, as_of, today, through))
     joined = select(CustomerScore, Customer).join(
         Customer, col(Customer.customer_id) == col(CustomerScore.customer_id)
     )
-    total = session.exec(
-        select(func.count())
-        .select_from(CustomerScore)
-        .join(Customer, col(Customer.customer_id) == col(CustomerScore.customer_id))
-        .where(where)
+    matching = select(col(CustomerScore.customer_id)).where(where)
+    if filters.region:
+        matching = matching.join(
+            Customer, col(Customer.customer_id) == col(CustomerScore.customer_id)
+        )
+    counted = session.exec(
+        select(func.count()).select_from(matching.limit(count_limit + 1).subquery())
     ).one()
+    total, more = min(counted, count_limit), counted > count_limit
     page = max(1, page)
     statement = (
         joined.where(where)
@@ -138,7 +174,7 @@ def at_risk(
         }
         for score, customer in session.exec(statement)
     ]
-    return AtRiskPage(pd.DataFrame(rows, columns=columns), total, as_of, page, page_size)
+    return AtRiskPage(pd.DataFrame(rows, columns=columns), total, as_of, page, page_size, more)
 
 
 def reason_list(raw: str | None) -> list[str]:

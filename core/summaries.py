@@ -15,7 +15,7 @@ compute from the orders directly.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Integer, case, delete, extract, func, insert, over, select
@@ -26,7 +26,7 @@ from core import audit
 from core.bulk import write_frame
 from core.db import session_scope
 from core.roles import SYSTEM, Actor, Permission, require
-from core.tables import Order, OrderLine
+from core.tables import Order, OrderLine, Product
 
 NAME = "console"
 GAP_MONTHS = 3  # the monthly summary's returning / lapsing window
@@ -57,6 +57,15 @@ class SkuDailyUnits(SQLModel, table=True):
     day: date = Field(primary_key=True)
     sku: str = Field(primary_key=True)
     units: int = 0
+
+
+class CustomerCategory(SQLModel, table=True):
+    """Who has bought in which category (any order, as the at-risk filter asks)."""
+
+    __tablename__ = "summary_customer_categories"
+
+    category: str = Field(primary_key=True)
+    customer_id: str = Field(primary_key=True)
 
 
 class SummaryRefresh(SQLModel, table=True):
@@ -160,7 +169,7 @@ def refresh(session: Session, *, actor: Actor, now: datetime) -> SummaryRefresh:
     conn = session.connection()
     dialect = conn.dialect.name
     o, lines = Order.__table__, OrderLine.__table__
-    for model in (DailyActivity, MonthlyActivity, SkuDailyUnits):
+    for model in (DailyActivity, MonthlyActivity, SkuDailyUnits, CustomerCategory):
         conn.execute(delete(model.__table__))
     daily = _daily_activity(conn)
     write_frame(conn, DailyActivity.__table__, daily, update=False)
@@ -179,7 +188,18 @@ def refresh(session: Session, *, actor: Actor, now: datetime) -> SummaryRefresh:
     )
     s = SkuDailyUnits.__table__
     conn.execute(insert(s).from_select([s.c.day, s.c.sku, s.c.units], units))
-    through = max(daily["day"]) if len(daily) else None
+    c, p = CustomerCategory.__table__, Product.__table__
+    bought = (
+        select(p.c.category, o.c.customer_id)
+        .distinct()
+        .select_from(
+            o.join(lines, lines.c.order_id == o.c.order_id).join(p, p.c.sku == lines.c.sku)
+        )
+    )
+    conn.execute(insert(c).from_select([c.c.category, c.c.customer_id], bought))
+    through = conn.execute(select(func.max(o.c.ordered_date))).scalar()
+    if isinstance(through, str):
+        through = date.fromisoformat(through)
     state = session.get(SummaryRefresh, NAME) or SummaryRefresh(name=NAME, refreshed_at=now)
     state.refreshed_at, state.data_through = now, through
     session.add(state)
@@ -221,3 +241,16 @@ def refresh_now(engine: Engine, *, now: datetime) -> SummaryRefresh:
     """Refresh in a transaction of its own, as the system (after a demo build or an import)."""
     with session_scope(engine) as session:
         return refresh(session, actor=SYSTEM, now=now)
+
+
+STALE_AFTER = timedelta(hours=36)  # the nightly job missed a night
+
+
+def as_of_text(refreshed_at: datetime | None, *, now: datetime) -> str:
+    """What a page says under figures read from the summaries."""
+    if refreshed_at is None:
+        return "computed from the orders just now"
+    text = f"orders summarised {refreshed_at:%d %b %Y %H:%M} UTC"
+    if now - refreshed_at > STALE_AFTER:
+        text += " — more than a day ago: run the console_summaries job to refresh"
+    return text

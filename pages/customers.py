@@ -53,7 +53,8 @@ seen = {
 }
 rows = result.rows.assign(offer=result.rows["customer_id"].map(story.offer_lines(open_offers)))
 st.caption(
-    f"{fmt.count(result.total)} customers match · page {result.page} of {result.pages} · "
+    f"{result.total_text} customers match · page {result.page} of {result.pages}"
+    f"{'+' if result.more else ''} · "
     f"scored as of {result.as_of:%d %b %Y} · offers of {week or 'no week yet'}"
 )
 selection = st.dataframe(

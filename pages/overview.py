@@ -3,7 +3,7 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import inventory, jobruns, overview, pauses
+from core import inventory, jobruns, overview, pauses, summaries
 from ui import auth, db, fmt
 
 auth.require()
@@ -36,8 +36,10 @@ c3.metric(
 )
 c4.metric("SKUs below reorder point", fmt.count(summary.skus_below_reorder_point))
 c5.metric("Suppliers with issues", fmt.count(summary.suppliers_with_issues))
+summarised = summaries.as_of_text(summary.summarised_at, now=now)
 st.caption(
-    f"Revenue in the last 30 days: {fmt.money(summary.revenue_last_30_days)} · as of {today:%d %b %Y}"
+    f"Revenue in the last 30 days: {fmt.money(summary.revenue_last_30_days)} · as of "
+    f"{today:%d %b %Y} · {summarised}"
 )
 
 st.subheader("Customers at risk")
@@ -106,6 +108,7 @@ else:
     figure.add_scatter(x=trend["month"], y=trend["lapse_rate"], name="Lapsed for 3 months after")
     figure.update_layout(yaxis_tickformat=".0%", height=320, margin={"t": 10})
     st.plotly_chart(figure, use_container_width=True)
+    st.caption(f"Monthly figures: {summarised}.")
 
 if issues:
     st.subheader("Supplier issues")

@@ -100,3 +100,42 @@ def test_page_lists_the_at_risk_customers(engine, monkeypatch):
     assert not test.exception
     assert list(test.dataframe[0].value["customer_id"]) == ["C2", "C1", "C3"]
     assert "3 customers match" in test.caption[0].value
+
+
+def test_matches_are_counted_up_to_the_limit(engine):
+    _population(engine)
+    with Session(engine) as session:
+        page = customers.at_risk(
+            session,
+            filters=customers.AtRiskFilter(risk_bands=()),
+            today=AS_OF,
+            page_size=1,
+            count_limit=2,
+        )
+        exact = customers.at_risk(
+            session, filters=customers.AtRiskFilter(), today=AS_OF, count_limit=3
+        )
+    assert (page.total, page.more, page.pages, page.total_text) == (2, True, 2, "more than 2")
+    assert list(page.rows["customer_id"]) == ["C2"]
+    assert (exact.total, exact.more, exact.total_text) == (3, False, "3")
+
+
+def test_category_filter_reads_the_summary_and_orders_since(engine):
+    from datetime import UTC, datetime
+
+    from core import summaries
+    from core.roles import SYSTEM
+
+    _population(engine)
+    factories.order(engine, "O1", "C1", date(2026, 5, 1), date(2026, 5, 5), None, sku="PAINT-1")
+    with Session(engine) as session:
+        summaries.refresh(session, actor=SYSTEM, now=datetime(2026, 5, 2, tzinfo=UTC))
+        session.commit()
+    # Bought after the refresh: found among the orders placed since its newest day.
+    factories.order(engine, "O2", "C3", date(2026, 5, 20), date(2026, 5, 25), None, sku="PAINT-1")
+    factories.order(engine, "O3", "C2", date(2026, 5, 20), date(2026, 5, 25), None, sku="YARN-1")
+    with Session(engine) as session:
+        painters = customers.at_risk(
+            session, filters=customers.AtRiskFilter(category="paints"), today=AS_OF
+        )
+    assert list(painters.rows["customer_id"]) == ["C1", "C3"]

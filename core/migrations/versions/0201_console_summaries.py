@@ -1,4 +1,6 @@
-"""console summaries: daily and monthly order activity, daily units per SKU, refresh times
+"""console summaries: daily and monthly order activity, daily units per SKU, who bought in
+which category, refresh times;
+indexes for the at-risk list's sort orders and for late orders by date
 
 Revision ID: 0201_console_summaries
 Revises: 0200_console_indexes
@@ -14,6 +16,12 @@ revision: str = "0201_console_summaries"
 down_revision: str | None = "0200_console_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+SCORE_SORTS = {
+    "ix_customer_scores_as_of_value_at_risk": "value_at_risk",
+    "ix_customer_scores_as_of_probability": "churn_probability",
+    "ix_customer_scores_as_of_expected_value": "expected_value",
+}
 
 
 def upgrade() -> None:
@@ -42,16 +50,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "sku"),
     )
     op.create_table(
+        "summary_customer_categories",
+        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("customer_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.PrimaryKeyConstraint("category", "customer_id"),
+    )
+    op.create_table(
         "summary_refreshes",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("refreshed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("data_through", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
+    for name, column in SCORE_SORTS.items():
+        op.create_index(name, "customer_scores", ["as_of", column], unique=False)
+    op.create_index(
+        "ix_orders_date_delivery",
+        "orders",
+        ["ordered_date", "customer_id", "status", "promised_date", "delivered_date"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_date_delivery", table_name="orders")
+    for name in SCORE_SORTS:
+        op.drop_index(name, table_name="customer_scores")
     op.drop_table("summary_refreshes")
+    op.drop_table("summary_customer_categories")
     op.drop_table("summary_sku_daily_units")
     op.drop_table("summary_monthly_activity")
     op.drop_table("summary_daily_activity")
