@@ -6,7 +6,7 @@ Builds a demo database of N customers at PATH (or reuses it when it already hold
 fills customer_scores with a quick synthetic score for every customer when there are none
 (a random churn probability and value; the real scoring takes minutes and is benchmarked in
 bench_scoring.py), proposes the week's campaigns when there are none (about 100 s at 1M),
-then calls every console page's data functions directly, as the pages call them, and prints
+refreshes the console summaries (core.summaries) unless --no-summaries, then calls every console page's data functions directly, as the pages call them, and prints
 the median and slowest of several calls per function and the process's peak memory.
 """
 
@@ -162,7 +162,7 @@ def calls(session: Session) -> dict[str, dict[str, Callable[[Session], object]]]
                 customers.AtRiskFilter(min_expected_value=200.0, region=region)
             ),
             "at_risk category": at_risk(customers.AtRiskFilter(category=category)),
-            "at_risk delayed 30d": at_risk(customers.AtRiskFilter(delayed_within_days=30)),
+            "at_risk late in 90 days": at_risk(customers.AtRiskFilter(delayed_within_days=90)),
             "at_risk search": at_risk(customers.AtRiskFilter(search="C00012")),
             "story + campaign choices": lambda s: (
                 customers.story(s, customer_id=customer_id),
@@ -219,6 +219,7 @@ def run(url: str, repeat: int) -> list[dict]:
                     start = time.perf_counter()
                     call(session)
                     times.append((time.perf_counter() - start) * 1000)
+                print(f"{page:>18} {name:<28} {statistics.median(times):9.1f} ms", flush=True)
                 rows.append(
                     {
                         "page": page,
