@@ -246,7 +246,7 @@ def refresh_now(engine: Engine, *, now: datetime) -> SummaryRefresh:
 STALE_AFTER = timedelta(hours=36)  # the nightly job missed a night
 
 
-def as_of_text(refreshed_at: datetime | None, *, now: datetime) -> str:
+def as_of_note(refreshed_at: datetime | None, *, now: datetime) -> str:
     """What a page says under figures read from the summaries."""
     if refreshed_at is None:
         return "computed from the orders just now"

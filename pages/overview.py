@@ -36,7 +36,7 @@ c3.metric(
 )
 c4.metric("SKUs below reorder point", fmt.count(summary.skus_below_reorder_point))
 c5.metric("Suppliers with issues", fmt.count(summary.suppliers_with_issues))
-summarised = summaries.as_of_text(summary.summarised_at, now=now)
+summarised = summaries.as_of_note(summary.summarised_at, now=now)
 st.caption(
     f"Revenue in the last 30 days: {fmt.money(summary.revenue_last_30_days)} · as of "
     f"{today:%d %b %Y} · {summarised}"
