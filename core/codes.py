@@ -7,6 +7,7 @@ slower than a sort on millions of int64 keys; these give the same answers by sor
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def distinct(keys: np.ndarray) -> np.ndarray:
@@ -30,3 +31,37 @@ def member(keys: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(allowed, ordered), len(allowed) - 1)
     found[order] = allowed[at] == ordered
     return found
+
+
+def encode(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and the distinct values, as `pd.factorize` (-1 for missing).
+
+    A categorical column with sorted categories reuses its own codes: encoding it costs an
+    integer pass instead of hashing millions of strings again.
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = pd.factorize(values, sort=sort)
+        return codes, pd.Index(uniques)
+    categories = values.cat.categories
+    if not categories.is_monotonic_increasing:
+        return encode(values.astype(categories.dtype), sort=sort)
+    codes, present = pd.factorize(values.cat.codes.to_numpy(), sort=sort)
+    missing = np.flatnonzero(present < 0)
+    if len(missing):
+        at = missing[0]
+        codes = np.where(codes == at, -1, codes - (codes > at))
+        present = np.delete(present, at)
+    return codes, categories.take(present)
+
+
+def encode_together(*columns: pd.Series) -> tuple[list[np.ndarray], pd.Index]:
+    """Sorted codes over the union of the columns' values: equal values get equal codes."""
+    parts = [encode(column, sort=True) for column in columns]
+    uniques = parts[0][1]
+    for _, more in parts[1:]:
+        uniques = uniques.union(more)
+    remapped = []
+    for codes, own in parts:
+        lookup = np.append(uniques.get_indexer(own), -1)  # code -1 stays -1
+        remapped.append(lookup[codes])
+    return remapped, uniques

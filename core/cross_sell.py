@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from core.codes import distinct, member
+from core.codes import distinct, encode, encode_together, member
 
 RULE_COLUMNS = ["anchor", "sku", "support", "confidence", "lift", "score", "rank"]
 
@@ -20,8 +20,8 @@ RULE_COLUMNS = ["anchor", "sku", "support", "confidence", "lift", "score", "rank
 def _matrix(lines: pd.DataFrame) -> tuple[sparse.csr_matrix, pd.Index]:
     bought = lines.loc[lines["sku"].notna(), ["customer_id", "sku"]]
     # Customers in order of appearance, SKUs sorted; distinct pairs as integer keys.
-    rows, customers = pd.factorize(bought["customer_id"])
-    cols, skus = pd.factorize(bought["sku"], sort=True)
+    rows, customers = encode(bought["customer_id"])
+    cols, skus = encode(bought["sku"], sort=True)
     width = np.int64(max(len(skus), 1))
     pairs = distinct(rows.astype(np.int64) * width + cols)
     rows, cols = pairs // width, pairs % width
@@ -79,14 +79,11 @@ def recommend(
     rules = rules[rules["lift"] >= min_lift]
     # Integer codes instead of merges on id strings: anchors x rules can be millions of rows.
     # Codes follow the sorted ids, so ordering by code is ordering by id.
-    customer_code, _ = pd.factorize(
-        pd.concat([anchors["customer_id"], bought["customer_id"]], ignore_index=True), sort=True
+    (customer_code, owner), _ = encode_together(anchors["customer_id"], bought["customer_id"])
+    (rule_anchor, rule_sku, owned_sku), skus = encode_together(
+        rules["anchor"], rules["sku"], bought["sku"]
     )
-    sku_code, skus = pd.factorize(
-        pd.concat([rules["anchor"], rules["sku"], bought["sku"]], ignore_index=True), sort=True
-    )
-    n_rules, n_anchors = len(rules), len(anchors)
-    rule_anchor, rule_sku = sku_code[:n_rules], sku_code[n_rules : 2 * n_rules]
+    n_anchors = len(anchors)
     # Each anchor row meets its anchor's rules in their order, as an inner merge would give.
     order = np.argsort(rule_anchor, kind="stable")
     starts = np.searchsorted(rule_anchor[order], np.arange(len(skus) + 1))
@@ -98,9 +95,8 @@ def recommend(
     rule = order[np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
     width = np.int64(len(skus) + 1)
     pair = customer_code[row].astype(np.int64) * width + rule_sku[rule]
-    owned_sku = sku_code[2 * n_rules :]
     known = owned_sku >= 0
-    owned = customer_code[n_anchors:][known].astype(np.int64) * width + owned_sku[known]
+    owned = owner[known].astype(np.int64) * width + owned_sku[known]
     keep = ~member(pair, owned)
     row, rule = row[keep], rule[keep]
     rank_of_rule = rules["rank"].to_numpy()

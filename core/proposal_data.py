@@ -205,6 +205,9 @@ def load(
     daily_units = _with_recent_days(
         daily_units, lines, since=as_of - timedelta(days=season_history_days)
     )
+    for column in ("customer_id", "sku"):
+        # Categories (sorted) encode each id once; the rules reuse the codes (core.codes.encode).
+        lines[column] = lines[column].astype("category")
     return ProposalData(
         customers,
         products,

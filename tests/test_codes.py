@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,3 +27,28 @@ def test_empty_inputs():
     assert codes.distinct(empty).size == 0
     assert not codes.member(np.array([1, 2]), empty).any()
     assert codes.member(empty, np.array([1])).size == 0
+
+
+ids = st.lists(st.one_of(st.none(), st.sampled_from(["c1", "c10", "c2", "a", "b"])), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=ids, sort=st.booleans())
+def test_encode_a_categorical_column_as_pd_factorize_does_the_strings(values, sort):
+    plain = pd.Series(values, dtype="str")
+    expected_codes, expected = pd.factorize(plain, sort=sort)
+    for column in (plain, plain.astype("category")):
+        found_codes, found = codes.encode(column, sort=sort)
+        assert np.array_equal(found_codes, expected_codes)
+        assert list(found) == list(expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(left=ids, right=ids)
+def test_encode_together_gives_equal_values_equal_sorted_codes(left, right):
+    a, b = pd.Series(left, dtype="str"), pd.Series(right, dtype="str").astype("category")
+    (left_codes, right_codes), uniques = codes.encode_together(a, b)
+    assert list(uniques) == sorted(set(a.dropna()) | set(b.dropna()))
+    for column, found in ((a, left_codes), (b, right_codes)):
+        decoded = [uniques[c] if c >= 0 else None for c in found]
+        assert decoded == [None if pd.isna(v) else v for v in column]

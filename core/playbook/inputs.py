@@ -9,6 +9,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from core.codes import encode
+
 FACT_COLUMNS = [
     "customer_id",
     "n_orders",
@@ -65,8 +67,8 @@ def build_facts(
     facts["days_since_first"] = _days(as_of, facts["first_order"])
     facts["days_since_last"] = _days(as_of, facts["last_order"])
 
-    history = lines[pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(as_of)]
-    history = history[history["sku"].notna()]
+    usable = (pd.to_datetime(lines["ordered_date"]) < pd.Timestamp(as_of)) & lines["sku"].notna()
+    history = lines if usable.all() else lines[usable]  # no copy of millions of rows for nothing
     favourite, last = _favourite_and_last(history)
     facts["favourite_sku"] = favourite
     facts["last_sku"] = last
@@ -98,8 +100,8 @@ def build_facts(
 def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """Per customer: the SKU bought in most units (ties: the first id) and the SKU of the latest
     order (ties: the last id). Sorted integer codes stand in for the id strings."""
-    customer_code, customers = pd.factorize(history["customer_id"], sort=True)
-    sku_code, skus = pd.factorize(history["sku"], sort=True)
+    customer_code, customers = encode(history["customer_id"], sort=True)
+    sku_code, skus = encode(history["sku"], sort=True)
     width = np.int64(len(skus))
     pair, inverse = np.unique(
         customer_code.astype(np.int64) * width + sku_code, return_inverse=True

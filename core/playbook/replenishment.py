@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core.campaign_config import Replenishment
-from core.codes import distinct
+from core.codes import distinct, encode
 from core.playbook.inputs import PlaybookInputs
 
 NAME = "replenishment"
@@ -47,8 +47,8 @@ def due_dates(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
 def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
     """first_bought, last_bought and purchases (distinct orders) per (customer_id, sku), in
     id order; sorted integer codes stand in for the id strings."""
-    customer_code, customers = pd.factorize(lines["customer_id"], sort=True)
-    sku_code, skus = pd.factorize(lines["sku"], sort=True)
+    customer_code, customers = encode(lines["customer_id"], sort=True)
+    sku_code, skus = encode(lines["sku"], sort=True)
     key = customer_code.astype(np.int64) * np.int64(len(skus)) + sku_code
     dates = lines["ordered_date"]
     days = pd.to_datetime(dates).to_numpy(dtype="datetime64[ns]")
