@@ -99,6 +99,8 @@ class CampaignConfig(_Strict):
     units_per_conversion: float = Field(default=1.0, gt=0)
     max_audience_per_campaign: int | None = Field(default=None, ge=1)
     manager_approval_audience: int = Field(default=5_000, ge=1)
+    # A campaign pulling more than this share of the units a SKU can spare needs a manager too.
+    manager_approval_stock_share: float = Field(default=0.5, gt=0, le=1)
     service_recovery: ServiceRecovery = Field(
         default_factory=lambda: ServiceRecovery(discount_pct=0.0, prior_uptake=0.15)
     )

@@ -1,14 +1,29 @@
-"""When a campaign needs a manager's approval: a large audience or a heavy pull on stock."""
+"""When a campaign needs a manager's approval: a large audience or a heavy pull on stock.
+
+Both limits are campaign settings (`manager_approval_audience`, `manager_approval_stock_share`).
+"""
 
 from __future__ import annotations
 
 import json
 
+from sqlalchemy.orm import object_session
+
+from core.campaign_config import CampaignConfig, load_config
 from core.campaigns import Campaign
 from core.roles import Actor, Permission
 
-# A campaign that would pull more than this share of what a SKU can spare needs a manager too.
-STOCK_SHARE_FOR_MANAGER = 0.5
+DEFAULT_STOCK_SHARE = CampaignConfig().manager_approval_stock_share
+
+
+def configured_stock_share(campaign: Campaign) -> float:
+    """The configured stock share, read through the session the campaign was loaded in (the
+    shipped default for a campaign no longer attached to one)."""
+    session = object_session(campaign)
+    if session is None:
+        return DEFAULT_STOCK_SHARE
+    with session.no_autoflush:  # a read: pending changes of the caller stay unsent
+        return load_config(session).manager_approval_stock_share
 
 
 def stored_impact(campaign: Campaign) -> dict[str, dict]:
@@ -22,7 +37,7 @@ def stored_impact(campaign: Campaign) -> dict[str, dict]:
     return value if isinstance(value, dict) else {}
 
 
-def stock_heavy_skus(impact: dict[str, dict], share: float = STOCK_SHARE_FOR_MANAGER) -> list[str]:
+def stock_heavy_skus(impact: dict[str, dict], share: float = DEFAULT_STOCK_SHARE) -> list[str]:
     """SKUs whose expected pull exceeds `share` of the units they can spare."""
     heavy = []
     for sku, figures in impact.items():
@@ -33,20 +48,25 @@ def stock_heavy_skus(impact: dict[str, dict], share: float = STOCK_SHARE_FOR_MAN
     return sorted(heavy)
 
 
-def needs_manager(campaign: Campaign) -> list[str]:
-    """Why this campaign needs a manager's approval, in words (empty: a planner may approve)."""
+def needs_manager(campaign: Campaign, *, stock_share: float | None = None) -> list[str]:
+    """Why this campaign needs a manager's approval, in words (empty: a planner may approve).
+
+    `stock_share` defaults to the configured one (see `configured_stock_share`)."""
     why = []
     if campaign.needs_manager_approval:
         why.append(f"its audience of {campaign.audience_size:,} is above the configured limit")
-    heavy = stock_heavy_skus(stored_impact(campaign))
+    impact = stored_impact(campaign)
+    if not impact:
+        return why
+    share = configured_stock_share(campaign) if stock_share is None else stock_share
+    heavy = stock_heavy_skus(impact, share)
     if heavy:
-        why.append(
-            f"it would pull more than {STOCK_SHARE_FOR_MANAGER:.0%} of the spare stock of "
-            + ", ".join(heavy)
-        )
+        why.append(f"it would pull more than {share:.0%} of the spare stock of " + ", ".join(heavy))
     return why
 
 
-def may_approve(campaign: Campaign, actor: Actor) -> bool:
+def may_approve(campaign: Campaign, actor: Actor, *, stock_share: float | None = None) -> bool:
     """Whether this person's role suffices to approve this campaign (not its status)."""
-    return actor.can(Permission.APPROVE_LARGE_CAMPAIGNS) or not needs_manager(campaign)
+    if actor.can(Permission.APPROVE_LARGE_CAMPAIGNS):
+        return True
+    return not needs_manager(campaign, stock_share=stock_share)

@@ -56,8 +56,10 @@ campaign_id = st.radio(
 with db.session() as session:
     campaign = views.get_campaign(session, campaign_id)
     impact = views.stock_impact(session, campaign=campaign, now=now)
+    # Inside the session: the manager's stock-share limit is read from the settings.
+    state, decidable = views.approval_state(campaign, actor)
+    may_approve = decidable and manager_approval.may_approve(campaign, actor)
 seen = feedback.seen_version(f"campaign-{campaign_id}", campaign.version)
-state, decidable = views.approval_state(campaign, actor)
 name = campaign.campaign_type.replace("_", " ")
 
 st.subheader(f"{name.capitalize()} · {campaign.week} · sends {campaign.send_date:%a %d %b}")
@@ -84,7 +86,6 @@ else:
         short = ", ".join(impact.loc[impact["short_after"], "sku"])
         st.warning(f"After this campaign, cover is shorter than the lead time for: {short}.")
 
-may_approve = decidable and manager_approval.may_approve(campaign, actor)
 b1, b2, _ = st.columns([1, 1, 4])
 if b1.button("Approve", type="primary", disabled=not may_approve, icon=":material/check:"):
     feedback.open_dialog("approve", campaign_id=campaign_id, version=seen)
