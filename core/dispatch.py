@@ -239,14 +239,15 @@ def decide(
 
 def message(row) -> Message:
     """The e-mail for one offer."""
-    what = row.product or "your next order"
+    # Offers without a SKU (service recovery) come out of the frame with NaN, not None.
+    what = row.product if isinstance(row.product, str) and row.product else "your next order"
     if row.discount_pct:
         subject = f"{row.discount_pct:.0f}% off {what}"
     elif row.credit_amount:
         subject = f"A {row.credit_amount:.2f} credit towards {what}"
     else:
         subject = f"Something for you: {what}"
-    first = (row.name or "").split(" ")[0] or "there"
+    first = (row.name if isinstance(row.name, str) else "").split(" ")[0] or "there"
     body = f"Hello {first},\n\n{subject}, this week only.\n"
     return Message(
         key=f"offer:{row.offer_id}",
@@ -256,7 +257,7 @@ def message(row) -> Message:
         body=body,
         fields={
             "campaign": row.campaign_type,
-            "sku": row.sku,
+            "sku": row.sku if isinstance(row.sku, str) else None,
             "discount_pct": float(row.discount_pct or 0.0),
         },
     )
@@ -381,6 +382,8 @@ def dispatch(
                     c["b_id"] for c in changes if c["b_status"] == Status.SUPPRESSED.value
                 ],
                 "held": int(summary.held),
+                "refused": int(summary.failed),
+                "uncertain": int(summary.uncertain),
                 "reasons": summary.reasons,
             },
             now=now,

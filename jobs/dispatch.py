@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core import dispatch
+from core import dispatch, jobruns
 from core.config import Settings
 from core.job_runner import JobContext
 
@@ -24,4 +24,12 @@ def run(context: JobContext) -> int:
         progress=context.progress,
     )
     context.progress(1.0, summary.describe())
+    # In the job's own transaction too, so that the run's note says what happened on SQLite,
+    # where progress is not written while the job runs.
+    jobruns.set_progress(
+        context.session.connection(),
+        run_id=context.run_id,
+        progress=1.0,
+        message=summary.describe(),
+    )
     return summary.changes
