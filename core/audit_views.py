@@ -17,6 +17,7 @@ from sqlmodel import Session
 from core import measurement
 from core.audit import AuditEvent
 from core.campaigns import Campaign, Offer, Status
+from core.results import NOT_SUPPRESSED
 
 EVENT_COLUMNS = [
     "id",
@@ -203,7 +204,7 @@ def override_scorecard(session: Session, *, min_per_group: int = measurement.MIN
     """
     o, c = Offer.__table__, Campaign.__table__
     conn = session.connection()
-    treated = [o.c.holdout.is_(False), o.c.status != Status.SUPPRESSED.value]
+    treated = [o.c.status.in_(NOT_SUPPRESSED), o.c.holdout.is_(False)]
     proposals, changed = conn.execute(
         select(
             func.count(),

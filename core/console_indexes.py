@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Index
 
 from core.scores import CustomerScore
-from core.tables import Order
+from core.tables import Customer, Order
 
 _scores = CustomerScore.__table__
 _orders = Order.__table__
@@ -40,3 +40,5 @@ ORDERS_DELIVERY_BY_DATE = Index(
     _orders.c.promised_date,
     _orders.c.delivered_date,
 )
+# The region menu steps through this index (one lookup per region).
+CUSTOMERS_BY_REGION = Index("ix_customers_region", Customer.__table__.c.region)

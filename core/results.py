@@ -26,9 +26,14 @@ class Results:
         return self.table[self.table["enough_data"].astype(bool)]
 
 
+# Every status but suppressed, spelled out so that the status index finds the few offers made
+# among a week's many suppression records.
+NOT_SUPPRESSED = [s.value for s in Status if s != Status.SUPPRESSED]
+
+
 def _measured(o):
     # Suppressed offers left both arms alike; only offers with a recorded outcome count.
-    return [o.c.converted.is_not(None), o.c.status != Status.SUPPRESSED.value]
+    return [o.c.status.in_(NOT_SUPPRESSED), o.c.converted.is_not(None)]
 
 
 def recent_weeks(session: Session, *, weeks: int) -> list[str]:

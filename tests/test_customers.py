@@ -139,3 +139,29 @@ def test_category_filter_reads_the_summary_and_orders_since(engine):
             session, filters=customers.AtRiskFilter(category="paints"), today=AS_OF
         )
     assert list(painters.rows["customer_id"]) == ["C1", "C3"]
+
+
+def test_search_by_id_prefix(engine):
+    _population(engine)
+    with Session(engine) as session:
+        found = customers.at_risk(
+            session, filters=customers.AtRiskFilter(risk_bands=(), search=" C3 "), today=AS_OF
+        )
+        none = customers.at_risk(session, filters=customers.AtRiskFilter(search="C9"), today=AS_OF)
+    assert list(found.rows["customer_id"]) == ["C3"]
+    assert none.total == 0 and none.rows.empty
+
+
+def test_regions_are_listed_once_in_order_without_blanks(engine):
+    from core.tables import Customer
+    from tests import console_factories
+
+    console_factories.add(
+        engine,
+        [
+            Customer(customer_id=c, region=r)
+            for c, r in [("A", "West"), ("B", None), ("C", "East"), ("D", ""), ("E", "West")]
+        ],
+    )
+    with Session(engine) as session:
+        assert customers.regions(session) == ["East", "West"]
