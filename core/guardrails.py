@@ -19,24 +19,28 @@ from core import forecast
 from core.campaign_config import CampaignConfig
 
 SUPPRESSED_COLUMNS = ["customer_id", "campaign_type", "sku", "holdout", "reason"]
+CARRIED = ["why_customer"]  # kept with a suppressed row when the candidates have it
 
 
 def _split(frame: pd.DataFrame, blocked: pd.Series, reasons):
     """Rows where `blocked` is True move to the suppressed frame with their reason.
 
     `reasons` is one string, a Series over the frame, or a function of the blocked rows.
+    Frames are copied on write (pandas' copy-on-write), so nothing here copies them eagerly.
     """
     blocked = blocked.reindex(frame.index).fillna(False).astype(bool)
-    suppressed = frame.loc[blocked, [c for c in SUPPRESSED_COLUMNS if c != "reason"]].copy()
+    columns = [c for c in SUPPRESSED_COLUMNS if c != "reason"]
+    columns += [c for c in CARRIED if c in frame.columns]
+    suppressed = frame.loc[blocked, columns]
     if not blocked.any():
-        return frame.copy(), suppressed.assign(reason=pd.Series(dtype=object))
+        return frame, suppressed.assign(reason=pd.Series(dtype=object))
     if callable(reasons):
         reasons = reasons(frame.loc[blocked])
     if isinstance(reasons, pd.Series):
         suppressed["reason"] = reasons.reindex(suppressed.index).astype(str).to_numpy()
     else:
         suppressed["reason"] = reasons
-    return frame.loc[~blocked].copy(), suppressed
+    return frame.loc[~blocked], suppressed
 
 
 def _pause_reasons(pauses: pd.DataFrame, scope: str) -> dict[str, str]:
@@ -179,7 +183,7 @@ def screen(
     """Per-offer rules. `candidates`: customer_id, campaign_type, sku (or None), discount_pct,
     credit_amount, send_date, holdout. `skus` comes from `sku_status`; `customers` has
     customer_id and consent_<channel> columns."""
-    frame = candidates.copy()
+    frame = candidates.copy(deep=False)
     suppressed = []
 
     everything = pauses[pauses["scope"] == "all"]
@@ -243,7 +247,8 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=SUPPRESSED_COLUMNS)
-    return pd.concat(parts, ignore_index=True)[SUPPRESSED_COLUMNS]
+    carried = [c for c in CARRIED if all(c in p.columns for p in parts)]
+    return pd.concat(parts, ignore_index=True)[SUPPRESSED_COLUMNS + carried]
 
 
 def _treated(frame: pd.DataFrame) -> np.ndarray:

@@ -292,11 +292,12 @@ def plan(
         chosen, spare_units=spare, config=budget, already_contacted=contacted
     )
     suppressed = pd.concat([screened_out, limited_out], ignore_index=True)
-    suppressed = suppressed.merge(
-        candidates[["customer_id", "campaign_type", "why_customer"]],
-        on=["customer_id", "campaign_type"],
-        how="left",
-    )
+    if "why_customer" not in suppressed:  # the guardrails carry it when there is any row
+        suppressed = suppressed.merge(
+            candidates[["customer_id", "campaign_type", "why_customer"]],
+            on=["customer_id", "campaign_type"],
+            how="left",
+        )
 
     return Plan(offers, suppressed, skus, spare, candidates)
 
