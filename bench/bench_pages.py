@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import resource
 import statistics
 import time
@@ -45,6 +46,7 @@ from core import (
 from core.bulk import write_frame
 from core.campaigns import Campaign
 from core.db import make_engine
+from core.manager_approval import stored_impact
 from core.roles import Actor, Role
 from core.scores import CustomerScore
 from core.tables import Customer
@@ -109,6 +111,9 @@ def calls(session: Session) -> dict[str, dict[str, Callable[[Session], object]]]
         approval_views.week_campaigns(session, week=campaign_weeks[0]) if campaign_weeks else None
     )
     campaign_id = int(shown["id"].iloc[0]) if shown is not None and len(shown) else None
+    skus = inventory.categories(session) and list(
+        inventory.sku_table(session, as_of=AS_OF, now=NOW, sort="forecast demand")["sku"][:20]
+    )
     first = customers.at_risk(session, filters=customers.AtRiskFilter(), today=AS_OF)
     customer_id = first.rows["customer_id"].iloc[0] if len(first.rows) else None
     region = (customers.regions(session) or [None])[0]
@@ -127,6 +132,11 @@ def calls(session: Session) -> dict[str, dict[str, Callable[[Session], object]]]
     def impact(s: Session):
         campaign = approval_views.get_campaign(s, campaign_id)
         approval_views.approval_state(campaign, MANAGER)
+        if not stored_impact(campaign):
+            # Synthetic scores may leave every campaign without SKUs: measure one featuring
+            # the 20 best sellers (an unsaved copy), so that the cover is computed.
+            pull = {sku: {"expected_units": 5.0, "spare_units": 1.0} for sku in skus}
+            campaign = campaign.model_copy(update={"stock_impact": json.dumps(pull)})
         return approval_views.stock_impact(s, campaign=campaign, now=NOW)
 
     approval = {"weeks": approval_views.weeks, "stock freshness": _freshness}

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, and_, case, func, literal, or_, select
+from sqlalchemy import Integer, and_, case, func, literal, or_, over, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -296,10 +296,10 @@ def delayed_customers(
         .group_by(o.c.customer_id)
         .subquery()
     )
-    total = conn.execute(select(func.count()).select_from(per_customer)).scalar_one()
     page = max(1, page)
+    # The total rides along on every row (one pass over the orders instead of two).
     ranked = (
-        select(per_customer)
+        select(per_customer, over(func.count()).label("total"))
         .order_by(
             per_customer.c.worst_days_late.desc(),
             per_customer.c.last_affected.desc(),
@@ -318,6 +318,7 @@ def delayed_customers(
             ranked.c.cancelled_orders,
             ranked.c.worst_days_late,
             ranked.c.last_affected,
+            ranked.c.total,
         )
         .select_from(ranked.join(c, c.c.customer_id == ranked.c.customer_id))
         .order_by(
@@ -325,6 +326,10 @@ def delayed_customers(
         )
     )
     rows = _frame(conn, statement)
+    if len(rows):
+        total = int(rows["total"].iloc[0])
+    else:  # past the last page (or nobody): count on its own
+        total = conn.execute(select(func.count()).select_from(per_customer)).scalar_one()
     for column in ("late_orders", "cancelled_orders", "worst_days_late"):
         rows[column] = rows[column].astype(int)
     return DelayedPage(rows[DELAYED_COLUMNS], int(total), page, page_size, since)
