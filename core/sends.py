@@ -7,26 +7,39 @@ over again: after a crash between (1) and (3) the message may or may not have le
 only safe answer is to ask a person (at most once, never twice). A key whose channel answered
 `failed` (the other side refused it) may be claimed again. The ledger uses its own short
 transactions through the engine, so it survives the rollback of a failed dispatch run.
+
+`unresolved` lists the keys whose outcome nobody knows (`unknown`, or `sending` for longer than
+a run takes); an admin settles them with `resolve`: delivered (the offer is marked sent) or not
+delivered (the key may be claimed again, so the next dispatch sends the offer).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Text, select, update
+import pandas as pd
+from sqlalchemy import Column, Text, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, Session, SQLModel, col
 
-from core.channels import FAILED, Channel, Message, Result
+from core import audit
+from core.campaigns import Offer, Status
+from core.channels import FAILED, SENT, UNKNOWN, Channel, Message, Result
+from core.errors import InvalidInput, NotFound
+from core.roles import Actor, Permission, require
 
 log = logging.getLogger(__name__)
 
 SENDING = "sending"
 DUPLICATE = "duplicate"
+# A claim still `sending` after this long belongs to a run that died before it could confirm.
+STALE_CLAIM = timedelta(hours=1)
+DELIVERED, NOT_DELIVERED = "delivered", "not_delivered"
+OFFER_KEY = "offer:"
 
 
 class Send(SQLModel, table=True):
@@ -139,3 +152,156 @@ def states(engine: Engine, keys: Sequence[str]) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(Send.key, Send.status).where(col(Send.key).in_(list(keys))))
         return {key: status for key, status in rows}
+
+
+def _unresolved(now: datetime, stale_after: timedelta):
+    return or_(
+        col(Send.status) == UNKNOWN,
+        (col(Send.status) == SENDING) & (col(Send.claimed_at) < now - stale_after),
+    )
+
+
+def _offer_id(key: str) -> int | None:
+    tail = key.removeprefix(OFFER_KEY)
+    return int(tail) if key.startswith(OFFER_KEY) and tail.isdigit() else None
+
+
+UNRESOLVED_COLUMNS = [
+    "key",
+    "channel",
+    "recipient",
+    "status",
+    "attempts",
+    "claimed_at",
+    "detail",
+    "offer_id",
+    "customer_id",
+    "campaign_type",
+    "week",
+    "offer_status",
+]
+
+
+def unresolved(
+    session: Session, *, now: datetime, stale_after: timedelta = STALE_CLAIM
+) -> pd.DataFrame:
+    """Sends whose outcome nobody knows, the oldest first, with their offer where there is one.
+
+    They block a resend until a person says whether the message arrived (`resolve`).
+    """
+    conn = session.connection()
+    rows = conn.execute(
+        select(
+            Send.key,
+            Send.channel,
+            Send.recipient,
+            Send.status,
+            Send.attempts,
+            Send.claimed_at,
+            Send.detail,
+        )
+        .where(_unresolved(now, stale_after))
+        .order_by(col(Send.claimed_at), col(Send.key))
+    ).mappings()
+    frame = pd.DataFrame([dict(r) for r in rows], columns=UNRESOLVED_COLUMNS[:7])
+    frame["offer_id"] = frame["key"].map(_offer_id).astype("Int64")
+    ids = [int(i) for i in frame["offer_id"].dropna()]
+    o = Offer.__table__
+    offers = pd.DataFrame(
+        [
+            dict(r)
+            for r in conn.execute(
+                select(
+                    o.c.id.label("offer_id"),
+                    o.c.customer_id,
+                    o.c.campaign_type,
+                    o.c.week,
+                    o.c.status.label("offer_status"),
+                ).where(o.c.id.in_(ids))
+            ).mappings()
+        ]
+        if ids
+        else [],
+        columns=["offer_id", "customer_id", "campaign_type", "week", "offer_status"],
+    ).astype({"offer_id": "Int64"})
+    return frame.merge(offers, on="offer_id", how="left")[UNRESOLVED_COLUMNS]
+
+
+def resolve(
+    *,
+    session: Session,
+    actor: Actor,
+    keys: Sequence[str],
+    outcome: str,
+    reason: str,
+    now: datetime,
+    stale_after: timedelta = STALE_CLAIM,
+) -> int:
+    """Settle sends of unknown outcome, all or nothing, one audit event each.
+
+    `delivered`: the key becomes `sent` and its offer is marked sent (as of the claim).
+    `not_delivered`: the key becomes `failed`, so the next dispatch sends the offer again.
+    """
+    require(actor, Permission.RESOLVE_SENDS)
+    if outcome not in (DELIVERED, NOT_DELIVERED):
+        raise InvalidInput(f"Say {DELIVERED!r} or {NOT_DELIVERED!r}, not {outcome!r}.")
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why: a reason is required.")
+    reason = reason.strip()
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        raise InvalidInput("Choose at least one send to resolve.")
+    found = {s.key: s for s in session.exec(select(Send).where(col(Send.key).in_(keys))).scalars()}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise NotFound(f"No send with key {', '.join(missing)}.")
+    open_keys = set(
+        session.exec(
+            select(Send.key).where(col(Send.key).in_(keys), _unresolved(now, stale_after))
+        ).scalars()
+    )
+    settled = [k for k in keys if k not in open_keys]
+    if settled:
+        raise InvalidInput(
+            "Only sends of unknown outcome can be resolved; "
+            + ", ".join(f"{k} is {found[k].status}" for k in settled)
+            + "."
+        )
+    status = SENT if outcome == DELIVERED else FAILED
+    words = "delivered" if outcome == DELIVERED else "not delivered"
+    conn = session.connection()
+    for key in keys:
+        send = found[key]
+        before = {"status": send.status, "detail": send.detail}
+        detail = f"resolved as {words} by {actor.username}: {reason}"
+        conn.execute(
+            update(Send)
+            .where(col(Send.key) == key)
+            .values(status=status, finished_at=now, detail=detail)
+        )
+        offer_id = _offer_id(key)
+        if outcome == DELIVERED and offer_id is not None:
+            o = Offer.__table__
+            conn.execute(
+                update(o)
+                .where(o.c.id == offer_id, o.c.sent_at.is_(None))
+                .values(
+                    status=Status.SENT.value,
+                    sent_at=send.claimed_at,
+                    idempotency_key=key,
+                    version=o.c.version + 1,
+                    updated_at=now,
+                )
+            )
+        audit.record(
+            session,
+            actor=actor,
+            action="send.resolve",
+            entity_type="send",
+            entity_id=key,
+            before=before,
+            after={"status": status, "outcome": outcome, "offer_id": offer_id},
+            reason=reason,
+            now=now,
+        )
+    return len(keys)

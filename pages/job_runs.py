@@ -1,15 +1,68 @@
-"""Jobs: the background runs, their status, duration and errors; run one now (admins)."""
+"""Jobs: the background runs, their status, duration and errors; run one now (admins); sends
+whose outcome is unknown, to resolve."""
 
 import streamlit as st
 
-from core import jobruns
+from core import jobruns, sends
 from core.errors import EaselError
 from core.roles import Permission
 from jobs import registry
-from ui import auth, db
+from ui import auth, db, feedback
 
 actor = auth.require(Permission.RUN_JOBS)
 st.title("Jobs")
+feedback.show_pending()
+
+with db.session() as session:
+    unknown = sends.unresolved(session, now=db.now())
+if not unknown.empty:
+    st.warning(
+        f"{len(unknown)} send(s) with an unknown outcome: the dispatch stopped between handing "
+        "the message over and hearing back, so it may or may not have reached the customer. "
+        "These offers are not sent again until someone decides. Check the channel's own log "
+        "(mail server, webhook receiver), then resolve them below.",
+        icon=":material/help:",
+    )
+    st.dataframe(
+        unknown,
+        hide_index=True,
+        column_config={
+            "key": "Key",
+            "channel": "Channel",
+            "recipient": "Recipient",
+            "status": "Ledger status",
+            "attempts": "Attempts",
+            "claimed_at": "Handed over",
+            "detail": "Channel said",
+            "offer_id": "Offer",
+            "customer_id": "Customer",
+            "campaign_type": "Campaign",
+            "week": "Week",
+            "offer_status": "Offer status",
+        },
+    )
+    if actor.can(Permission.RESOLVE_SENDS):
+        outcomes = {
+            sends.DELIVERED: "Delivered: mark the offer sent",
+            sends.NOT_DELIVERED: "Not delivered: send it with the next dispatch",
+        }
+        with st.form("resolve_sends"):
+            keys = st.multiselect("Sends", list(unknown["key"]), default=list(unknown["key"]))
+            outcome = st.radio("Outcome", list(outcomes), format_func=outcomes.get)
+            reason = st.text_input("Reason", placeholder="e.g. found in the mail server's log")
+            resolved = st.form_submit_button("Resolve", key="resolve_sends")
+        if resolved:
+            feedback.act(
+                lambda session: sends.resolve(
+                    session=session,
+                    actor=actor,
+                    keys=keys,
+                    outcome=outcome,
+                    reason=reason,
+                    now=db.now(),
+                ),
+                done=f"Resolved {len(keys)} send(s): {outcomes[outcome].split(':')[0].lower()}.",
+            )
 
 with st.container(border=True):
     st.subheader("Run now")
