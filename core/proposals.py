@@ -106,11 +106,11 @@ def _recommendations(data: proposal_data.ProposalData, facts: pd.DataFrame, conf
 def _offer_economics(
     chosen: pd.DataFrame, facts: pd.DataFrame, config: CampaignConfig
 ) -> pd.DataFrame:
-    """Expected units, revenue, cost and priority of each chosen offer, and why this offer."""
+    """Expected units, revenue, cost and priority of each chosen offer (`_offer_words` says why)."""
     if chosen.empty:
         columns = ["expected_units", "expected_revenue", "expected_cost", "priority", "why_offer"]
         return chosen.assign(**{c: pd.Series(dtype=float) for c in columns})
-    frame = chosen.copy()
+    frame = chosen.copy(deep=False)
     uptake = frame["expected_uptake"].to_numpy()
     has_sku = frame["sku"].notna().to_numpy()
     discount = frame["discount_pct"].to_numpy(dtype=float) / 100.0
@@ -136,6 +136,18 @@ def _offer_economics(
     frame["priority"] = priority + np.where(
         frame["campaign_type"] == "service_recovery", SERVICE_RECOVERY_PRIORITY, 0
     )
+    return frame
+
+
+def _offer_words(offers: pd.DataFrame) -> pd.DataFrame:
+    """Why this offer, and the SKU's stock and margin notes, in words.
+
+    Written for the offers that pass the limits only: at a million customers most chosen
+    offers stop at the budget, and a suppressed row keeps its reason, not these words.
+    """
+    if offers.empty or "why_offer" in offers:
+        return offers
+    frame = offers.copy(deep=False)
     frame["why_offer"] = (
         "expected response "
         + (frame["expected_uptake"] * 100).round(1).astype(str)
@@ -147,7 +159,9 @@ def _offer_economics(
     notes = frame["stock_note"].fillna("").astype(str) + _prefixed("; ", frame["margin_note"])
     notes = notes.str.strip("; ")
     frame["why_sku"] = frame["why_sku"].fillna("") + (" (" + notes + ")").where(notes != "", "")
-    return frame
+    columns = list(offers.columns)
+    columns.insert(columns.index("priority") + 1, "why_offer")
+    return frame[columns]
 
 
 def _prefixed(prefix: str, texts: pd.Series) -> pd.Series:
@@ -291,6 +305,7 @@ def plan(
     offers, limited_out = guardrails.limit(
         chosen, spare_units=spare, config=budget, already_contacted=contacted
     )
+    offers = _offer_words(offers)
     suppressed = pd.concat([screened_out, limited_out], ignore_index=True)
     if "why_customer" not in suppressed:  # the guardrails carry it when there is any row
         suppressed = suppressed.merge(
