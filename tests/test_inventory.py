@@ -113,6 +113,13 @@ def test_delayed_customers_late_and_cancelled_worst_first(engine):
     assert rows.loc["B", "worst_days_late"] == 10
     assert rows.loc["A", "worst_days_late"] == 3  # the older, later order is outside the window
     assert rows.loc["D", "cancelled_orders"] == 1
+    with Session(engine) as session:
+        second = inventory.delayed_customers(
+            session, today=AS_OF, within_days=30, page=2, page_size=2
+        )
+        past = inventory.delayed_customers(session, today=AS_OF, within_days=30, page=9)
+    assert list(second.rows["customer_id"]) == ["D"] and second.total == 3
+    assert past.rows.empty and past.total == 3
 
 
 def test_undelivered_order_past_promise_counts_until_today(engine):
