@@ -102,20 +102,27 @@ def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     order (ties: the last id). Sorted integer codes stand in for the id strings."""
     customer_code, customers = encode(history["customer_id"], sort=True)
     sku_code, skus = encode(history["sku"], sort=True)
+    if len(history) == 0:
+        empty = pd.Series(skus[:0], index=customers[:0])
+        return empty, empty
     width = np.int64(len(skus))
-    pair, inverse = np.unique(
-        customer_code.astype(np.int64) * width + sku_code, return_inverse=True
-    )
-    units = np.bincount(inverse, weights=history["quantity"].fillna(0).to_numpy(dtype=float))
-    pair_customer, pair_sku = pair // max(width, 1), pair % max(width, 1)
-    order = np.lexsort((pair_sku, -units, pair_customer))
-    firsts = order[_group_starts(pair_customer[order])]
+    # Units per (customer, SKU), the pairs in customer then SKU order; hashing beats sorting rows.
+    inverse, pair = pd.factorize(customer_code.astype(np.int64) * width + sku_code, sort=True)
+    quantity = history["quantity"].fillna(0).to_numpy(dtype=float)
+    units = np.bincount(inverse, weights=quantity, minlength=len(pair))
+    pair_customer, pair_sku = pair // width, pair % width
+    # Each customer's first pair (lowest SKU id) among those with the most units.
+    starts = _group_starts(pair_customer)
+    most = np.repeat(np.maximum.reduceat(units, starts), np.diff(np.r_[starts, len(pair)]))
+    best = np.flatnonzero(units == most)
+    firsts = best[_group_starts(pair_customer[best])]
     favourite = pd.Series(skus[pair_sku[firsts]], index=customers[pair_customer[firsts]])
+    # The latest day, then the highest SKU id on it: one maximum of (day, SKU) per customer.
     days = pd.to_datetime(history["ordered_date"]).to_numpy(dtype="datetime64[ns]")
-    order = np.lexsort((sku_code, days, customer_code))
-    ends = np.r_[_group_starts(customer_code[order])[1:] - 1, len(order) - 1]
-    lasts = order[ends] if len(order) else order
-    last = pd.Series(skus[sku_code[lasts]], index=customers[customer_code[lasts]])
+    day_rank = pd.factorize(days, sort=True)[0].astype(np.int64)
+    latest = np.full(len(customers), -1, dtype=np.int64)
+    np.maximum.at(latest, customer_code, day_rank * width + sku_code)
+    last = pd.Series(skus[latest % width], index=customers)
     return favourite, last
 
 
