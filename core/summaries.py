@@ -7,10 +7,11 @@ inventory pages read instead of scanning every order.
 - `summary_monthly_activity`: per month, buyers, those who had bought in the three months
   before (returning) and those who did not buy in the three months after (lapsing).
 - `summary_sku_daily_units`: units sold per SKU per day, for demand and cover.
+- `summary_customer_categories`: who has bought in which category (the at-risk filter).
 
-`refresh` rebuilds them in one transaction and records when (`summary_refreshes`); readers get
-that time from `refreshed_at` and show it ("as of ..."). Before the first refresh the readers
-compute from the orders directly.
+`refresh` rebuilds them (all, or from a day on) in one transaction and records when
+(`summary_refreshes`); readers show that time ("as of ..."). Before the first refresh the
+readers compute from the orders directly.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, case, delete, extract, func, insert, over, select
+from sqlalchemy import Integer, case, delete, exists, extract, func, insert, over, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel
 
@@ -126,28 +127,36 @@ def monthly_statement(
     ).group_by(neighbours.c.m)
 
 
-def _daily_activity(conn: Connection) -> pd.DataFrame:
+def _daily_activity(conn: Connection, since: date | None) -> pd.DataFrame:
     o = Order.__table__
-    kept = o.c.status != "cancelled"
+    kept = [o.c.status != "cancelled"]
+    recent = [*kept, o.c.ordered_date >= since] if since else kept
     totals = pd.read_sql(
         select(
             o.c.ordered_date.label("day"),
             func.count().label("orders"),
             func.coalesce(func.sum(o.c.amount), 0.0).label("revenue"),
         )
-        .where(kept)
+        .where(*recent)
         .group_by(o.c.ordered_date),
         conn,
     )
-    # The n-th order day per customer; ties share a date, so which of them is n-th is moot.
-    ranked = select(
-        o.c.ordered_date.label("day"),
-        over(func.row_number(), partition_by=o.c.customer_id, order_by=o.c.ordered_date).label("n"),
-    ).where(kept)
-    ranked = ranked.subquery()
+    # The n-th order day per customer (over all their orders; only those who ordered since
+    # `since` can have one on or after it). Ties share a date, so which is n-th is moot.
+    buyers = [o.c.customer_id.in_(select(o.c.customer_id).where(*recent))] if since else []
+    ranked = (
+        select(
+            o.c.ordered_date.label("day"),
+            over(func.row_number(), partition_by=o.c.customer_id, order_by=o.c.ordered_date).label(
+                "n"
+            ),
+        )
+        .where(*kept, *buyers)
+        .subquery()
+    )
     nth = pd.read_sql(
         select(ranked.c.day, ranked.c.n, func.count().label("customers"))
-        .where(ranked.c.n <= 2)
+        .where(ranked.c.n <= 2, *([ranked.c.day >= since] if since else []))
         .group_by(ranked.c.day, ranked.c.n),
         conn,
     )
@@ -163,38 +172,57 @@ def _daily_activity(conn: Connection) -> pd.DataFrame:
     return frame
 
 
-def refresh(session: Session, *, actor: Actor, now: datetime) -> SummaryRefresh:
-    """Rebuild every summary from the orders in the caller's transaction (audited)."""
+def _monthly_activity(conn: Connection, since: date | None) -> pd.DataFrame:
+    """Months whose figures orders from `since` on can change (replaced here): from GAP_MONTHS
+    before its month (lapsing looks ahead), read with GAP_MONTHS more (returning looks back)."""
+    if since is None:
+        statement = monthly_statement(conn.dialect.name, start=None, end=None)
+    else:
+        first = since.year * 12 + since.month - 1 - GAP_MONTHS
+        counts = monthly_statement(
+            conn.dialect.name, start=month_of(first - GAP_MONTHS), end=None
+        ).subquery()
+        statement = select(counts).where(counts.c.m >= first)
+        m = MonthlyActivity.__table__
+        conn.execute(delete(m).where(m.c.month >= first))
+    return pd.read_sql(statement, conn).rename(columns={"m": "month"}).astype(int)
+
+
+def refresh(
+    session: Session, *, actor: Actor, now: datetime, since: date | None = None
+) -> SummaryRefresh:
+    """Rebuild the summaries from the orders in the caller's transaction (audited): all of
+    them, or from `since` on when the orders before it have not changed."""
     require(actor, Permission.RUN_JOBS)
     conn = session.connection()
-    dialect = conn.dialect.name
     o, lines = Order.__table__, OrderLine.__table__
-    for model in (DailyActivity, MonthlyActivity, SkuDailyUnits, CustomerCategory):
-        conn.execute(delete(model.__table__))
-    daily = _daily_activity(conn)
-    write_frame(conn, DailyActivity.__table__, daily, update=False)
-    monthly = pd.read_sql(monthly_statement(dialect, start=None, end=None), conn)
-    write_frame(
-        conn,
-        MonthlyActivity.__table__,
-        monthly.rename(columns={"m": "month"}).astype(int),
-        update=False,
-    )
+    d, u, c = DailyActivity.__table__, SkuDailyUnits.__table__, CustomerCategory.__table__
+    if since is None:
+        for table in (d, u, c, MonthlyActivity.__table__):
+            conn.execute(delete(table))
+    else:
+        conn.execute(delete(d).where(d.c.day >= since))
+        conn.execute(delete(u).where(u.c.day >= since))
+    recent = [o.c.ordered_date >= since] if since else []
+    daily = _daily_activity(conn, since)
+    write_frame(conn, d, daily, update=False)
+    monthly = _monthly_activity(conn, since)
+    write_frame(conn, MonthlyActivity.__table__, monthly, update=False)
+    lined = o.join(lines, lines.c.order_id == o.c.order_id)
     units = (
         select(o.c.ordered_date, lines.c.sku, func.sum(lines.c.quantity))
-        .select_from(o.join(lines, lines.c.order_id == o.c.order_id))
-        .where(o.c.status != "cancelled", lines.c.sku.is_not(None))
+        .select_from(lined)
+        .where(o.c.status != "cancelled", lines.c.sku.is_not(None), *recent)
         .group_by(o.c.ordered_date, lines.c.sku)
     )
-    s = SkuDailyUnits.__table__
-    conn.execute(insert(s).from_select([s.c.day, s.c.sku, s.c.units], units))
-    c, p = CustomerCategory.__table__, Product.__table__
+    conn.execute(insert(u).from_select([u.c.day, u.c.sku, u.c.units], units))
+    p = Product.__table__
+    known = exists().where(c.c.category == p.c.category, c.c.customer_id == o.c.customer_id)
     bought = (
         select(p.c.category, o.c.customer_id)
         .distinct()
-        .select_from(
-            o.join(lines, lines.c.order_id == o.c.order_id).join(p, p.c.sku == lines.c.sku)
-        )
+        .select_from(lined.join(p, p.c.sku == lines.c.sku))
+        .where(*recent, *([~known] if since else []))
     )
     conn.execute(insert(c).from_select([c.c.category, c.c.customer_id], bought))
     through = conn.execute(select(func.max(o.c.ordered_date))).scalar()
@@ -209,7 +237,7 @@ def refresh(session: Session, *, actor: Actor, now: datetime) -> SummaryRefresh:
         action="summaries.refreshed",
         entity_type="summary",
         entity_id=NAME,
-        after={"days": len(daily), "months": len(monthly), "data_through": str(through)},
+        after={"since": str(since) if since else "all", "data_through": str(through)},
         now=now,
     )
     session.flush()
@@ -254,3 +282,16 @@ def as_of_note(refreshed_at: datetime | None, *, now: datetime) -> str:
     if now - refreshed_at > STALE_AFTER:
         text += " — more than a day ago: run the console_summaries job to refresh"
     return text
+
+
+# A nightly refresh redoes this many days before the newest summarised one (late changes).
+OVERLAP_DAYS = 35
+
+
+def nightly_since(session: Session) -> date | None:
+    """Where the nightly refresh starts: the overlap before the newest summarised day, or
+    None (everything) before the first refresh."""
+    state = refreshed(session)
+    if state is None or state.data_through is None:
+        return None
+    return state.data_through - timedelta(days=OVERLAP_DAYS)

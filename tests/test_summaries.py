@@ -136,3 +136,41 @@ def test_the_job_refreshes_the_summaries(engine, admin):
     assert outcome.status == "succeeded", outcome.describe()
     with Session(engine) as session:
         assert summaries.refreshed(session).data_through == date(2026, 6, 14)
+
+
+def _tables(engine) -> dict[str, pd.DataFrame]:
+    models = {
+        "daily": (summaries.DailyActivity, ["day"]),
+        "monthly": (summaries.MonthlyActivity, ["month"]),
+        "units": (summaries.SkuDailyUnits, ["day", "sku"]),
+        "categories": (summaries.CustomerCategory, ["category", "customer_id"]),
+    }
+    with Session(engine) as session:
+        return {
+            name: pd.DataFrame([row.model_dump() for row in session.exec(select(model))])
+            .sort_values(keys)
+            .reset_index(drop=True)
+            for name, (model, keys) in models.items()
+        }
+
+
+def test_a_refresh_from_a_day_on_equals_a_full_one(engine):
+    _orders(engine)
+    _refresh(engine)
+    # New days: D's second order, C's first paint, a new customer E.
+    make.customers(engine, "E")
+    make.order(engine, "E1", "D", date(2026, 6, 20), sku="PAINT-1", quantity=2)
+    make.order(engine, "E2", "C", date(2026, 6, 21), sku="PAINT-1", quantity=1)
+    make.order(engine, "E3", "E", date(2026, 6, 21), sku="YARN-1", quantity=5)
+    with Session(engine, expire_on_commit=False) as session:
+        since = summaries.nightly_since(session)
+        assert since == date(2026, 6, 14) - timedelta(days=summaries.OVERLAP_DAYS)
+        summaries.refresh(session, actor=SYSTEM, now=NOW, since=since)
+        session.commit()
+    partial = _tables(engine)
+    _refresh(engine)
+    full = _tables(engine)
+    for name in full:
+        pd.testing.assert_frame_equal(partial[name], full[name], check_dtype=False)
+    with Session(engine) as session:
+        assert summaries.nightly_since(session) == date(2026, 6, 21) - timedelta(days=35)
