@@ -16,16 +16,16 @@ from datetime import datetime
 
 import pandas as pd
 import sqlmodel
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
-from core import audit, guardrails, holdout, inventory, pauses, playbook
+from core import audit, guardrails, holdout, pauses, playbook, service_recovery_data
 from core.bulk import write_frame
 from core.campaign_config import load_config
 from core.campaigns import Campaign, Offer, Status
 from core.errors import InvalidInput
 from core.proposals import week_bounds
 from core.roles import Actor, Permission, require
-from core.tables import Customer
+from core.service_recovery_data import CHUNK
 
 NAME = "service_recovery"
 # A campaign still open to more offers: nobody has approved it yet.
@@ -39,7 +39,6 @@ HOLDING = (
     Status.SCHEDULED,
     Status.SENT,
 )
-CHUNK = 5_000
 
 
 @dataclass
@@ -51,6 +50,8 @@ class RecoveryResult:
     created_campaign: bool = False
     offered: list[str] = field(default_factory=list)
     held_out: list[str] = field(default_factory=list)
+    # Of those, the ones the weekly run had already proposed: now kept as a person's request.
+    confirmed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # customer -> why
 
     @property
@@ -61,14 +62,20 @@ class RecoveryResult:
         return dict(Counter(self.skipped.values()).most_common())
 
     def describe(self) -> str:
-        if self.campaign_id is None:
-            head = f"No service-recovery offer created for {self.week}."
+        if not self.created:
+            head = f"No service-recovery offer proposed for {self.week}."
         else:
             made = "created" if self.created_campaign else "extended"
+            confirmed = (
+                f" ({len(self.confirmed)} of them already proposed by the weekly run, now kept "
+                "as requested)"
+                if self.confirmed
+                else ""
+            )
             head = (
                 f"Service-recovery campaign {self.campaign_id} ({self.week}) {made}: "
                 f"{len(self.offered)} offer(s) to send after approval, "
-                f"{len(self.held_out)} in the holdout group."
+                f"{len(self.held_out)} in the holdout group{confirmed}."
             )
         if not self.skipped:
             return head
@@ -76,17 +83,8 @@ class RecoveryResult:
         return f"{head} Skipped {len(self.skipped)}: {why}."
 
 
-def delayed_frame(session, *, today, within_days: int) -> pd.DataFrame:
-    """Every delayed customer of the inventory page's list (all pages)."""
-    first = inventory.delayed_customers(session, today=today, within_days=within_days, page_size=1)
-    if first.total <= 1:
-        return first.rows
-    return inventory.delayed_customers(
-        session, today=today, within_days=within_days, page_size=first.total
-    ).rows
-
-
 def _why(rows: pd.DataFrame) -> pd.Series:
+    """Why this customer, from the delayed list's counts, e.g. "1 late order(s), the worst 5 days late"."""
     late = rows["late_orders"].astype(int)
     cancelled = rows["cancelled_orders"].astype(int)
     worst = rows["worst_days_late"].astype(int)
@@ -94,43 +92,7 @@ def _why(rows: pd.DataFrame) -> pd.Series:
         late.astype(str) + " late order(s), the worst " + worst.astype(str) + " days late"
     ).where(late > 0, "")
     cancelled_words = (cancelled.astype(str) + " cancelled order(s)").where(cancelled > 0, "")
-    both = (late_words + "; " + cancelled_words).str.strip("; ")
-    return both
-
-
-def _in_chunks(conn, statement_for, values: list[str]) -> pd.DataFrame:
-    """One frame from the statement run over `values` in chunks (IN lists stay short)."""
-    columns = list(statement_for([]).selected_columns.keys())
-    frames = [pd.DataFrame(columns=columns)]
-    for start in range(0, len(values), CHUNK):
-        rows = conn.execute(statement_for(values[start : start + CHUNK])).mappings().all()
-        frames.append(pd.DataFrame([dict(r) for r in rows], columns=columns))
-    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-
-
-def _week_offers(conn, week: str, customers: list[str]) -> pd.DataFrame:
-    o = Offer.__table__
-    return _in_chunks(
-        conn,
-        lambda ids: select(o.c.id, o.c.customer_id, o.c.campaign_type, o.c.status).where(
-            o.c.week == week, o.c.customer_id.in_(ids)
-        ),
-        customers,
-    )
-
-
-def _consents(conn, customers: list[str]) -> pd.DataFrame:
-    c = Customer.__table__
-    frame = _in_chunks(
-        conn,
-        lambda ids: select(
-            c.c.customer_id, c.c.consent_email, c.c.consent_sms, c.c.consent_post
-        ).where(c.c.customer_id.in_(ids)),
-        customers,
-    )
-    for column in ("consent_email", "consent_sms", "consent_post"):
-        frame[column] = frame[column].fillna(False).astype(bool)
-    return frame
+    return (late_words + "; " + cancelled_words).str.strip("; ")
 
 
 # Service recovery features no product: the SKU rules of the screen have nothing to look up.
@@ -184,7 +146,9 @@ def propose(
     if not params.enabled:
         raise InvalidInput("Service recovery is switched off in the campaign settings.")
     week, as_of, send_date, _ = week_bounds(week, None, today=now.date())
-    delayed = delayed_frame(session, today=now.date(), within_days=within_days)
+    delayed = service_recovery_data.delayed_frame(
+        session, today=now.date(), within_days=within_days
+    )
     result = RecoveryResult(week=week)
     if customer_ids is None:
         chosen = delayed
@@ -202,11 +166,16 @@ def propose(
     campaign = _open_campaign(session, week)
     conn = session.connection()
     ids = chosen["customer_id"].astype(str).tolist()
-    held = _week_offers(conn, week, ids)
+    held = service_recovery_data.week_offers(conn, week, ids)
     own = held[(held["campaign_type"] == NAME) & (held["status"] != Status.SUPPRESSED.value)]
+    # The weekly run's own proposal for a customer: the request confirms it (kept on reruns).
+    proposed = own[own["status"] == Status.PROPOSED.value].set_index("customer_id")
     for customer, status in zip(own["customer_id"], own["status"], strict=True):
-        result.skipped[customer] = f"already has a service-recovery offer this week ({status})"
-    holding = held[held["status"].isin([s.value for s in HOLDING])]
+        if customer not in proposed.index:
+            result.skipped[customer] = f"already has a service-recovery offer this week ({status})"
+    holding = held[
+        held["status"].isin([s.value for s in HOLDING]) & ~held["id"].isin(proposed["id"])
+    ]
     counts = holding.groupby("customer_id").size()
     for customer in counts[counts >= config.contact_cap_per_week].index:
         result.skipped.setdefault(
@@ -233,7 +202,7 @@ def propose(
     kept, out = guardrails.screen(
         candidates,
         skus=NO_SKUS,
-        customers=_consents(conn, candidates["customer_id"].tolist()),
+        customers=service_recovery_data.consents(conn, candidates["customer_id"].tolist()),
         pauses=pauses.active_frame(session, now=now),
         config=config,
     )
@@ -241,17 +210,26 @@ def propose(
     if kept.empty:
         result.campaign_id = campaign.id if campaign is not None else None
         return result
+    adopted = kept["customer_id"].isin(proposed.index)
+    stored = kept.loc[adopted, "customer_id"].map(proposed["holdout"]).astype(bool)
+    kept.loc[adopted, "holdout"] = stored
+    kept["holdout"] = kept["holdout"].astype(bool)
     result.offered = kept.loc[~kept["holdout"], "customer_id"].tolist()
     result.held_out = kept.loc[kept["holdout"], "customer_id"].tolist()
+    result.confirmed = kept.loc[adopted, "customer_id"].tolist()
     campaign, result.created_campaign = _campaign_for(
         session, campaign, week, as_of, send_date, now
     )
     result.campaign_id = campaign.id
     before = _snapshot(campaign)
+    new = kept[~adopted]
     _write_offers(
-        conn, kept, campaign, week=week, actor=actor, reason=reason, now=now, params=params
+        conn, new, campaign, week=week, actor=actor, reason=reason, now=now, params=params
     )
-    treated = len(result.offered)
+    _confirm(
+        conn, proposed.loc[result.confirmed, "id"].tolist(), actor=actor, reason=reason, now=now
+    )
+    treated = int((~new["holdout"]).sum())
     table = Campaign.__table__
     conn.execute(
         update(table)
@@ -259,7 +237,7 @@ def propose(
         .values(
             version=table.c.version + 1,
             audience_size=table.c.audience_size + treated,
-            holdout_size=table.c.holdout_size + len(result.held_out),
+            holdout_size=table.c.holdout_size + int(new["holdout"].sum()),
             expected_uptake=table.c.expected_uptake + treated * params.prior_uptake,
             expected_cost=table.c.expected_cost + treated * params.credit_amount,
             needs_manager_approval=(table.c.audience_size + treated)
@@ -279,6 +257,7 @@ def propose(
             **_snapshot(campaign),
             "offered": result.offered,
             "held_out": result.held_out,
+            "confirmed": result.confirmed,
             "skipped": result.skip_reasons(),
         },
         reason=reason,
@@ -313,7 +292,32 @@ def _campaign_for(session, campaign, week, as_of, send_date, now) -> tuple[Campa
     return campaign, True
 
 
+def _requested_by(actor: Actor, reason: str) -> str:
+    return f"service recovery requested by {actor.username}: {reason}"
+
+
+def _confirm(conn, offer_ids: list[int], *, actor: Actor, reason: str, now: datetime) -> None:
+    """The weekly run's proposed offers become the person's: `overridden`, kept on reruns."""
+    o = Offer.__table__
+    for start in range(0, len(offer_ids), CHUNK):
+        conn.execute(
+            update(o)
+            .where(o.c.id.in_(offer_ids[start : start + CHUNK]))
+            .values(
+                status=Status.OVERRIDDEN.value,
+                version=o.c.version + 1,
+                why_offer=_requested_by(actor, reason),
+                reviewed_by=actor.username,
+                reviewed_at=now,
+                review_reason=reason,
+                updated_at=now,
+            )
+        )
+
+
 def _write_offers(conn, kept, campaign, *, week, actor, reason, now, params) -> None:
+    if kept.empty:
+        return
     o = Offer.__table__
     ids = kept["customer_id"].tolist()
     for start in range(0, len(ids), CHUNK):
@@ -341,7 +345,7 @@ def _write_offers(conn, kept, campaign, *, week, actor, reason, now, params) -> 
             "channel": kept["channel"].to_numpy(),
             "send_date": campaign.send_date,
             "why_customer": kept["why_customer"].to_numpy(),
-            "why_offer": f"service recovery requested by {actor.username}: {reason}",
+            "why_offer": _requested_by(actor, reason),
             "why_sku": "no product featured",
             "expected_uptake": float(params.prior_uptake),
             "expected_cost": treated.to_numpy() * float(params.credit_amount),

@@ -220,3 +220,34 @@ def test_after_approval_dispatch_sends_the_credit_to_the_treated_only(shop, supp
     assert summary.sent == len(result.offered)
     assert sorted(channel.sent) == sorted(f"offer:{offers[c].id}" for c in result.offered)
     assert all(offers[c].status == "overridden" for c in result.held_out)
+
+
+def test_a_service_recovery_the_weekly_run_proposed_is_confirmed_not_doubled(shop, support, now):
+    with Session(shop) as session:
+        proposals.propose(session=session, as_of=None, now=now, week=WEEK, actor=SYSTEM)
+        session.commit()
+    before = _offers(shop)
+    assert before["c01"].status == "proposed"
+    with Session(shop) as session:
+        audience = session.get(Campaign, before["c01"].campaign_id).audience_size
+    result = _propose(shop, support, now, customer_ids=["c01", "c02"])
+    assert sorted(result.confirmed) == ["c01", "c02"] and not result.created_campaign
+    assert "already proposed by the weekly run" in result.describe()
+    after = _offers(shop)
+    for customer in ("c01", "c02"):
+        assert after[customer].id == before[customer].id
+        assert (after[customer].status, after[customer].reviewed_by) == ("overridden", "sam")
+        assert after[customer].holdout == before[customer].holdout
+    with Session(shop) as session:
+        assert session.get(Campaign, result.campaign_id).audience_size == audience
+        proposals.propose(session=session, as_of=None, now=now, week=WEEK, actor=SYSTEM)
+        session.commit()
+    assert _offers(shop)["c01"].status == "overridden"
+
+
+def test_nothing_to_propose_says_so(shop, support, now):
+    result = _propose(shop, support, now, customer_ids=["on-time"])
+    assert result.created == 0 and result.campaign_id is None
+    assert result.describe().startswith("No service-recovery offer proposed for 2026-W26.")
+    with Session(shop) as session:
+        assert session.exec(select(AuditEvent)).first() is None
