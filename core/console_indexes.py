@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Index
 
+from core.campaigns import Offer
 from core.scores import CustomerScore
 from core.tables import Customer, Order
 
@@ -42,3 +43,7 @@ ORDERS_DELIVERY_BY_DATE = Index(
 )
 # The region menu steps through this index (one lookup per region).
 CUSTOMERS_BY_REGION = Index("ix_customers_region", Customer.__table__.c.region)
+# A page of customers' offers of one week: a few index entries each, not the week's offers.
+OFFERS_BY_CUSTOMER_WEEK = Index(
+    "ix_offers_customer_week", Offer.__table__.c.customer_id, Offer.__table__.c.week
+)
