@@ -47,3 +47,12 @@ CUSTOMERS_BY_REGION = Index("ix_customers_region", Customer.__table__.c.region)
 OFFERS_BY_CUSTOMER_WEEK = Index(
     "ix_offers_customer_week", Offer.__table__.c.customer_id, Offer.__table__.c.week
 )
+# Orders delivered late, by date: the at-risk list's "late order" filter reads only these.
+_late = _orders.c.delivered_date > _orders.c.promised_date
+LATE_ORDERS_BY_DATE = Index(
+    "ix_orders_late_by_date",
+    _orders.c.ordered_date,
+    _orders.c.customer_id,
+    sqlite_where=_late,
+    postgresql_where=_late,
+)

@@ -1,7 +1,7 @@
 """console summaries: daily and monthly order activity, daily units per SKU, who bought in
 which category, refresh times;
 indexes for the at-risk list's sort orders, customers by region, offers by customer and week,
-and late orders by date
+orders by date (all, and the late ones)
 
 Revision ID: 0201_console_summaries
 Revises: 0200_console_indexes
@@ -66,6 +66,15 @@ def upgrade() -> None:
     for name, column in SCORE_SORTS.items():
         op.create_index(name, "customer_scores", ["as_of", column], unique=False)
     op.create_index("ix_customers_region", "customers", ["region"], unique=False)
+    late = sa.text("delivered_date > promised_date")
+    op.create_index(
+        "ix_orders_late_by_date",
+        "orders",
+        ["ordered_date", "customer_id"],
+        unique=False,
+        sqlite_where=late,
+        postgresql_where=late,
+    )
     op.create_index("ix_offers_customer_week", "offers", ["customer_id", "week"], unique=False)
     op.create_index(
         "ix_orders_date_delivery",
@@ -78,6 +87,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_orders_date_delivery", table_name="orders")
     op.drop_index("ix_customers_region", table_name="customers")
+    op.drop_index("ix_orders_late_by_date", table_name="orders")
     op.drop_index("ix_offers_customer_week", table_name="offers")
     for name in SCORE_SORTS:
         op.drop_index(name, table_name="customer_scores")
