@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from core import forecast
+from core import forecast, substitutes
 from core.campaign_config import CampaignConfig
 
 SUPPRESSED_COLUMNS = ["customer_id", "campaign_type", "sku", "holdout", "reason"]
@@ -66,7 +66,7 @@ def sku_status(
     """Per SKU: the SKU to feature instead (itself, a substitute, or none), its send date and why.
 
     Columns: sku, featured_sku, send_date, blocked_reason (None when usable), note, why_sku,
-    spare_units, price, unit_cost.
+    spare_units, price, unit_cost, substitutes (a blocked SKU's usable stand-ins, best first).
     """
     base = forecast.coverage(
         products=products,
@@ -140,6 +140,7 @@ def sku_status(
         ["sku", "spare_sub"], ascending=False
     )
     best = pairs.drop_duplicates("sku").set_index("sku")["sku_sub"]
+    status["substitutes"] = pairs.groupby("sku", sort=False)["sku_sub"].agg(tuple)
     if not best.empty:
         idx = best.index
         status.loc[idx, "note"] = (
@@ -179,10 +180,12 @@ def screen(
     customers: pd.DataFrame,
     pauses: pd.DataFrame,
     config: CampaignConfig,
+    owned: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-offer rules. `candidates`: customer_id, campaign_type, sku (or None), discount_pct,
     credit_amount, send_date, holdout. `skus` comes from `sku_status`; `customers` has
-    customer_id and consent_<channel> columns."""
+    customer_id and consent_<channel> columns; `owned` (customer_id, sku) is what customers
+    bought lately: a substitute they do not own yet is preferred."""
     frame = candidates.copy(deep=False)
     suppressed = []
 
@@ -219,6 +222,8 @@ def screen(
     blocked = looked_up["blocked_reason"].where(~unknown, "unknown SKU")
     frame, out = _split(frame, has_sku & blocked.notna(), blocked)
     suppressed.append(out)
+    if owned is not None and "substitutes" in status:
+        frame = substitutes.prefer_unowned(frame, status, owned)
 
     # Margin floor: lower the discount to the floor, or drop the offer when too little is left.
     has_sku = frame["sku"].notna() & (frame["discount_pct"] > 0)

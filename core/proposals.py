@@ -274,7 +274,12 @@ def plan(
         window_end=window_end,
     )
     kept, screened_out = guardrails.screen(
-        candidates, skus=skus, customers=data.customers, pauses=active_pauses, config=config
+        candidates,
+        skus=skus,
+        customers=data.customers,
+        pauses=active_pauses,
+        config=config,
+        owned=data.lines[["customer_id", "sku"]],
     )
 
     step("choosing campaigns")

@@ -247,3 +247,69 @@ def test_budget_holds_and_holdout_costs_nothing():
 def test_max_discount_pct():
     result = guardrails.max_discount_pct(pd.Series([40.0, 12.0]), pd.Series([20.0, 11.0]), 0.2)
     assert result.tolist() == [37.0, 0.0]
+
+
+def _three_paints(on_hand):
+    products = pd.concat(
+        [
+            PRODUCTS,
+            pd.DataFrame(
+                {
+                    "sku": ["A3"],
+                    "category": ["paint"],
+                    "line": ["acrylic"],
+                    "supplier_id": ["S1"],
+                    "price": [50.0],
+                    "unit_cost": [25.0],
+                    "active": [True],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    stock = {"A1": 500, "A2": 500, "A3": 300, "C1": 500, "B1": 500, **on_hand}
+    return guardrails.sku_status(
+        products=products,
+        suppliers=SUPPLIERS,
+        stock=pd.DataFrame({"sku": list(stock), "on_hand": list(stock.values())}),
+        inbound=pd.DataFrame([], columns=INBOUND_COLUMNS),
+        demand=pd.DataFrame({"sku": list(stock), "daily_demand": 1.0}),
+        pauses=_pauses(),
+        as_of=AS_OF,
+        send_date=SEND,
+        window_end=WINDOW_END,
+    )
+
+
+def test_substitute_the_customer_already_owns_gives_way_to_one_they_do_not():
+    skus = _three_paints({"A1": 3})  # A2 has the most spare stock, then A3
+    candidates = _candidates(("c1", "replenishment", "A1", 5.0), ("c2", "replenishment", "A1", 5.0))
+    owned = pd.DataFrame({"customer_id": ["c1", "c2"], "sku": ["A2", "B1"]})
+    kept, _ = guardrails.screen(
+        candidates,
+        skus=skus,
+        customers=CUSTOMERS,
+        pauses=_pauses(),
+        config=CampaignConfig(),
+        owned=owned,
+    )
+    by_customer = kept.set_index("customer_id")
+    assert by_customer.loc["c1", "sku"] == "A3"
+    assert by_customer.loc["c1", "price"] == 50.0
+    assert by_customer.loc["c1", "stock_note"].startswith("substitute A3 for A1 (")
+    assert by_customer.loc["c1", "stock_note"].endswith("the customer already has A2")
+    assert by_customer.loc["c2", "sku"] == "A2"  # owns something else: the best substitute
+
+
+def test_customer_owning_every_substitute_keeps_the_best_one():
+    skus = _three_paints({"A1": 3})
+    owned = pd.DataFrame({"customer_id": ["c1", "c1"], "sku": ["A2", "A3"]})
+    kept, _ = guardrails.screen(
+        _candidates(("c1", "replenishment", "A1", 5.0)),
+        skus=skus,
+        customers=CUSTOMERS,
+        pauses=_pauses(),
+        config=CampaignConfig(),
+        owned=owned,
+    )
+    assert kept.iloc[0]["sku"] == "A2"
