@@ -29,8 +29,13 @@ SCORES_BY_VALUE_AT_RISK = Index(
 SCORES_BY_PROBABILITY = Index(
     "ix_customer_scores_as_of_probability", _scores.c.as_of, _scores.c.churn_probability
 )
+# Also covers the band and id, so that "expected value at least X" counts from the index alone.
 SCORES_BY_EXPECTED_VALUE = Index(
-    "ix_customer_scores_as_of_expected_value", _scores.c.as_of, _scores.c.expected_value
+    "ix_customer_scores_as_of_expected_value",
+    _scores.c.as_of,
+    _scores.c.expected_value,
+    _scores.c.risk_band,
+    _scores.c.customer_id,
 )
 # Late and cancelled orders of recent weeks are found from this index alone (no table rows).
 ORDERS_DELIVERY_BY_DATE = Index(
@@ -43,6 +48,10 @@ ORDERS_DELIVERY_BY_DATE = Index(
 )
 # The region menu steps through this index (one lookup per region).
 CUSTOMERS_BY_REGION = Index("ix_customers_region", Customer.__table__.c.region)
+# The region filter checks a customer's region here without reading the row.
+CUSTOMER_REGIONS = Index(
+    "ix_customers_id_region", Customer.__table__.c.customer_id, Customer.__table__.c.region
+)
 # A page of customers' offers of one week: a few index entries each, not the week's offers.
 OFFERS_BY_CUSTOMER_WEEK = Index(
     "ix_offers_customer_week", Offer.__table__.c.customer_id, Offer.__table__.c.week

@@ -19,9 +19,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SCORE_SORTS = {
-    "ix_customer_scores_as_of_value_at_risk": "value_at_risk",
-    "ix_customer_scores_as_of_probability": "churn_probability",
-    "ix_customer_scores_as_of_expected_value": "expected_value",
+    "ix_customer_scores_as_of_value_at_risk": ["value_at_risk"],
+    "ix_customer_scores_as_of_probability": ["churn_probability"],
+    "ix_customer_scores_as_of_expected_value": ["expected_value", "risk_band", "customer_id"],
 }
 
 
@@ -63,9 +63,10 @@ def upgrade() -> None:
         sa.Column("data_through", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("name"),
     )
-    for name, column in SCORE_SORTS.items():
-        op.create_index(name, "customer_scores", ["as_of", column], unique=False)
+    for name, columns in SCORE_SORTS.items():
+        op.create_index(name, "customer_scores", ["as_of", *columns], unique=False)
     op.create_index("ix_customers_region", "customers", ["region"], unique=False)
+    op.create_index("ix_customers_id_region", "customers", ["customer_id", "region"], unique=False)
     late = sa.text("delivered_date > promised_date")
     op.create_index(
         "ix_orders_late_by_date",
@@ -86,6 +87,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_orders_date_delivery", table_name="orders")
+    op.drop_index("ix_customers_id_region", table_name="customers")
     op.drop_index("ix_customers_region", table_name="customers")
     op.drop_index("ix_orders_late_by_date", table_name="orders")
     op.drop_index("ix_offers_customer_week", table_name="offers")
