@@ -283,7 +283,7 @@ def plan(
     )
 
     step("choosing campaigns")
-    scored = facts.merge(data.scores, on="customer_id", how="left")
+    scored = inputs.scored_facts()
     kept["context"] = kept["customer_id"].map(
         bandit.contexts(scored).set_axis(scored["customer_id"])
     )

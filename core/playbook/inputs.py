@@ -160,9 +160,12 @@ class PlaybookInputs:
     lines: pd.DataFrame  # customer_id, order_id, ordered_date, sku, quantity
     products: pd.DataFrame  # sku, name, category, price, is_consumable, replenishment_days
     recommendations: pd.DataFrame = field(default_factory=pd.DataFrame)  # anchor, sku, rank, lift
+    _scored: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def scored_facts(self) -> pd.DataFrame:
-        """Facts with the score columns (NaN where a customer has no score)."""
-        columns = ["customer_id", "churn_probability", "risk_band", "expected_value", "reasons"]
-        scores = self.scores.reindex(columns=columns)
-        return self.facts.merge(scores, on="customer_id", how="left")
+        """Facts with the score columns (NaN where a customer has no score); joined once."""
+        if self._scored is None:
+            columns = ["customer_id", "churn_probability", "risk_band", "expected_value", "reasons"]
+            scores = self.scores.reindex(columns=columns)
+            self._scored = self.facts.merge(scores, on="customer_id", how="left")
+        return self._scored
