@@ -6,8 +6,9 @@ Builds a demo database of N customers at PATH (or reuses it when it already hold
 fills customer_scores with a quick synthetic score for every customer when there are none
 (a random churn probability and value; the real scoring takes minutes and is benchmarked in
 bench_scoring.py), proposes the week's campaigns when there are none (about 100 s at 1M),
-refreshes the console summaries (core.summaries) unless --no-summaries, then calls every console page's data functions directly, as the pages call them, and prints
-the median and slowest of several calls per function and the process's peak memory.
+refreshes the console summaries (core.summaries) when they never were, unless
+--no-summaries, then calls every console page's data functions directly, as the pages call
+them, and prints the median and slowest of several calls per function and the peak memory.
 """
 
 from __future__ import annotations
@@ -111,9 +112,8 @@ def calls(session: Session) -> dict[str, dict[str, Callable[[Session], object]]]
         approval_views.week_campaigns(session, week=campaign_weeks[0]) if campaign_weeks else None
     )
     campaign_id = int(shown["id"].iloc[0]) if shown is not None and len(shown) else None
-    skus = inventory.categories(session) and list(
-        inventory.sku_table(session, as_of=AS_OF, now=NOW, sort="forecast demand")["sku"][:20]
-    )
+    best_sellers = inventory.sku_table(session, as_of=AS_OF, now=NOW, sort="forecast demand")
+    skus = list(best_sellers["sku"][:20])
     first = customers.at_risk(session, filters=customers.AtRiskFilter(), today=AS_OF)
     customer_id = first.rows["customer_id"].iloc[0] if len(first.rows) else None
     region = (customers.regions(session) or [None])[0]
