@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import approval_views, approvals, campaign_reviews, customers
 from core.roles import Permission
-from ui import auth, db, feedback, fmt, story
+from ui import auth, db, feedback, story
 
 actor = auth.require(Permission.VIEW_CUSTOMERS)
 st.title("At-risk customers")
