@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from core import playbook
 from core.bulk import large_cache, write_frame
@@ -39,6 +39,38 @@ def _explanation(suppressed: pd.DataFrame) -> str:
     return "Suppressed: " + "; ".join(f"{n} x {reason}" for reason, n in counts.items())
 
 
+def _decided_totals(conn, campaign_ids: list[int]) -> pd.DataFrame:
+    """Per open campaign, the offers people decided (kept by a rerun): audience, money."""
+    o = Offer.__table__
+    treated = case((o.c.holdout.is_(False), 1), else_=0)
+    return pd.DataFrame(
+        conn.execute(
+            select(
+                o.c.campaign_id,
+                func.sum(treated).label("audience_size"),
+                func.sum(1 - treated).label("holdout_size"),
+                func.sum(o.c.expected_uptake * treated).label("expected_uptake"),
+                func.sum(o.c.expected_cost * treated).label("expected_cost"),
+                func.sum(o.c.expected_revenue * treated).label("expected_revenue"),
+            )
+            .where(
+                o.c.campaign_id.in_(campaign_ids),
+                o.c.status.not_in([s.value for s in UNREVIEWED]),
+                o.c.status != Status.REJECTED.value,
+            )
+            .group_by(o.c.campaign_id)
+        ).all(),
+        columns=[
+            "campaign_id",
+            "audience_size",
+            "holdout_size",
+            "expected_uptake",
+            "expected_cost",
+            "expected_revenue",
+        ],
+    ).set_index("campaign_id")
+
+
 def write(
     session, *, week, as_of, send_date, now, offers, suppressed, campaigns, spare, config
 ) -> dict[str, dict]:
@@ -54,6 +86,7 @@ def write(
                 Offer.__table__.c.status.in_([s.value for s in UNREVIEWED]),
             )
         )
+    decided = _decided_totals(conn, open_ids) if open_ids else pd.DataFrame()
     types = sorted(set(offers["campaign_type"]) | set(suppressed["campaign_type"]))
     ids = {}
     for name in types:
@@ -80,11 +113,19 @@ def write(
         }
         if name in existing.index:
             campaign_id = int(existing.loc[name, "id"])
+            stored = dict(values)
+            if campaign_id in decided.index:
+                # Offers a person decided stay in the campaign: its totals count them too.
+                for column, value in decided.loc[campaign_id].items():
+                    stored[column] += type(stored[column])(value or 0)
+                stored["needs_manager_approval"] = (
+                    stored["audience_size"] > config.manager_approval_audience
+                )
             table = Campaign.__table__
             conn.execute(
                 update(table)
                 .where(table.c.id == campaign_id)
-                .values(version=table.c.version + 1, **values)
+                .values(version=table.c.version + 1, **stored)
             )
         else:
             campaign = Campaign(week=week, campaign_type=name, proposed_at=now, **values)

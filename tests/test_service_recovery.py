@@ -185,6 +185,11 @@ def test_a_proposals_rerun_keeps_the_requested_offers(shop, support, now):
     requested = sorted(o.customer_id for o in offers if o.reviewed_by == "sam")
     assert requested == ["c01", "c02", "c05"]
     assert {o.campaign_id for o in offers if o.reviewed_by} == {result.campaign_id}
+    with Session(shop) as session:
+        campaign = session.get(Campaign, result.campaign_id)
+    treated = [o for o in offers if o.campaign_id == result.campaign_id and not o.holdout]
+    assert campaign.audience_size == len(treated)  # its totals count the requested ones too
+    assert campaign.expected_cost == pytest.approx(sum(o.expected_cost for o in treated))
     # The weekly run proposes the other delayed customers, and nobody a second offer.
     by_customer = [o.customer_id for o in offers]
     assert len(by_customer) == len(set(by_customer))
