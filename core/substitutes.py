@@ -10,6 +10,18 @@ from core.codes import encode_together, member
 _PREFIX = "substitute "
 
 
+def _owns(customers: pd.Series, skus: pd.Series, owned: pd.DataFrame) -> np.ndarray:
+    """True where the customer bought the SKU (a row of `owned`)."""
+    (customer, owner), _ = encode_together(customers, owned["customer_id"])
+    (sku, owned_sku), names = encode_together(skus, owned["sku"])
+    width = np.int64(len(names) + 1)
+    known = (owner >= 0) & (owned_sku >= 0)
+    return member(
+        customer.astype(np.int64) * width + sku,
+        owner[known].astype(np.int64) * width + owned_sku[known],
+    )
+
+
 def prefer_unowned(frame: pd.DataFrame, status: pd.DataFrame, owned: pd.DataFrame) -> pd.DataFrame:
     """Rows featuring a substitute the customer owns switch to the best one they do not own.
 
@@ -18,30 +30,27 @@ def prefer_unowned(frame: pd.DataFrame, status: pd.DataFrame, owned: pd.DataFram
     blocked SKU's `substitutes` best first. `owned`: customer_id, sku. A customer who owns
     every substitute keeps the best one.
     """
-    has_options = frame["original_sku"].notna() & (frame["sku"] != frame["original_sku"])
-    if not has_options.any() or owned.empty:
+    substituted = frame["original_sku"].notna() & (frame["sku"] != frame["original_sku"])
+    if not substituted.any() or owned.empty:
         return frame
-    options = status["substitutes"].reindex(frame.loc[has_options, "original_sku"].to_numpy())
-    rows = pd.DataFrame(
+    options = status["substitutes"].dropna()
+    owned = owned[owned["sku"].isin({s for stand_ins in options for s in stand_ins})]
+    if owned.empty:
+        return frame
+    rows = frame.loc[substituted]
+    rows = rows[_owns(rows["customer_id"], rows["sku"], owned)]
+    if rows.empty:
+        return frame
+    tried = pd.DataFrame(
         {
-            "customer_id": frame.loc[has_options, "customer_id"].to_numpy(),
-            "sku": options.to_numpy(),
+            "customer_id": rows["customer_id"].to_numpy(),
+            "sku": options.reindex(rows["original_sku"].to_numpy()).to_numpy(),
         },
-        index=frame.index[has_options],
+        index=rows.index,
     ).explode("sku")
-    rows = rows[rows["sku"].notna()]
-    rows["rank"] = rows.groupby(level=0).cumcount()
-    (customer, owner), _ = encode_together(rows["customer_id"], owned["customer_id"])
-    (sku, owned_sku), skus = encode_together(rows["sku"], owned["sku"])
-    width = np.int64(len(skus) + 1)
-    known = (owner >= 0) & (owned_sku >= 0)
-    has = member(
-        customer.astype(np.int64) * width + sku,
-        owner[known].astype(np.int64) * width + owned_sku[known],
-    )
-    free = rows[~has]
-    first_free = free[~free.index.duplicated()]
-    switch = first_free[first_free["rank"] > 0]
+    tried = tried[tried["sku"].notna()]
+    free = tried[~_owns(tried["customer_id"], tried["sku"], owned)]
+    switch = free[~free.index.duplicated()]  # the best stand-in this customer does not own
     if switch.empty:
         return frame
     frame = frame.copy(deep=False)
