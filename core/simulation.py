@@ -30,7 +30,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from core import demo, schema, simulation_policies, simulation_world
+from core import demo, schema, simulation_policies, simulation_start, simulation_world
 from core.db import make_engine
 from core.response_simulation import TRAIT_COLUMNS
 from core.simulation_world import Contacts, World
@@ -102,7 +102,7 @@ def simulate(
     for policy in policies:
         path = directory / f"{policy}.db"
         copy_database(base, path)
-        world = simulation_world.start(
+        world = simulation_start.start(
             frames, customers=customers, seed=seed, end_date=end_date, weeks=weeks
         )
         run = Run(policy, make_engine(f"sqlite:///{path}"), world)

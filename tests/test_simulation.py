@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from core import simulation
 from core.campaign_config import CampaignConfig
-from core.simulation_policies import rule_offers
+from core.simulation_rules import rule_offers
 from core.tables import Order, OrderLine, StockLevel
 
 CUSTOMERS, SEED = 300, 11
