@@ -247,6 +247,7 @@ def test_demo_command_builds_the_marketplace_and_logins(cli_env):
     names = [line.split("\t")[0] for line in logins.read_text().splitlines()[1:]]
     assert names == ["planner", "support", "manager", "admin"]
     assert all(name in result.output for name in names)
+    assert "Console summaries refreshed (orders through 2026-06-" in result.output
 
     again = runner.invoke(app, args)
     assert again.exit_code == 1 and "--replace" in again.output

@@ -430,6 +430,7 @@ def test_cli_imports_and_prints_counts(cli_env, tmp_path):
     result = CliRunner().invoke(app, ["import", "transactions", str(path)])
     assert result.exit_code == 0, result.output
     assert "1 transactions rows, 1 new, 0 updated, 1 customers created" in result.output
+    assert "Console summaries refreshed (orders through 2026-03-01)" in result.output
 
 
 def test_cli_prints_problems_and_fails(cli_env, tmp_path):
