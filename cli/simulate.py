@@ -103,8 +103,8 @@ def simulate(
         bar.close()
     typer.echo("")
     typer.echo(format_table(result))
-    typer.echo(f"\n{weeks} week(s), {customers:,} customers, seed {seed}: ")
-    typer.echo(f"took {time.perf_counter() - started:,.0f} s.")
+    took = time.perf_counter() - started
+    typer.echo(f"\n{weeks} week(s), {customers:,} customers, seed {seed}: took {took:,.0f} s.")
     if out is not None:
         weekly.to_csv(out, index=False)
         typer.echo(f"Weekly figures written to {out}.")
