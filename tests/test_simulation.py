@@ -169,7 +169,6 @@ def test_the_command_rejects_an_unknown_policy():
     assert "magic" in result.output
 
 
-@pytest.mark.slow
 def test_the_command_prints_the_table_and_writes_the_weekly_csv(tmp_path):
     out = tmp_path / "weeks.csv"
     result = CliRunner().invoke(
