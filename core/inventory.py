@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from core import forecast, pauses, summaries
+from core.console_indexes import TROUBLED_ORDERS
 from core.tables import Customer, InboundOrder, Order, OrderLine, Product, StockLevel, Supplier
 
 DEMAND_WINDOW_DAYS = 56
@@ -292,7 +293,12 @@ def delayed_customers(
             func.max(case((late, days_late), else_=0)).label("worst_days_late"),
             func.max(o.c.ordered_date).label("last_affected"),
         )
-        .where(o.c.ordered_date >= since, o.c.ordered_date <= today, or_(late, cancelled))
+        .where(
+            o.c.ordered_date >= since,
+            o.c.ordered_date <= today,
+            or_(late, cancelled),
+            *([TROUBLED_ORDERS] if min_days_late >= 1 else []),  # implied; lets the index serve
+        )
         .group_by(o.c.customer_id)
         .subquery()
     )

@@ -1,7 +1,7 @@
 """console summaries: daily and monthly order activity, daily units per SKU, who bought in
-which category, refresh times;
-indexes for the at-risk list's sort orders, customers by region, offers by customer and week,
-orders by date (all, and the late ones)
+which category, refresh times; indexes for the at-risk list's sort orders, customers by
+region, offers by customer and week, late orders by date, and orders that may be late or
+were cancelled by date
 
 Revision ID: 0201_console_summaries
 Revises: 0200_console_indexes
@@ -77,16 +77,21 @@ def upgrade() -> None:
         postgresql_where=late,
     )
     op.create_index("ix_offers_customer_week", "offers", ["customer_id", "week"], unique=False)
+    troubled = sa.text(
+        "delivered_date IS NULL OR delivered_date > promised_date OR status = 'cancelled'"
+    )
     op.create_index(
-        "ix_orders_date_delivery",
+        "ix_orders_troubled_by_date",
         "orders",
         ["ordered_date", "customer_id", "status", "promised_date", "delivered_date"],
         unique=False,
+        sqlite_where=troubled,
+        postgresql_where=troubled,
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_orders_date_delivery", table_name="orders")
+    op.drop_index("ix_orders_troubled_by_date", table_name="orders")
     op.drop_index("ix_customers_id_region", table_name="customers")
     op.drop_index("ix_customers_region", table_name="customers")
     op.drop_index("ix_orders_late_by_date", table_name="orders")
