@@ -53,3 +53,14 @@ def test_holdout_share_within_tolerance_for_any_campaign(share, key):
     observed = holdout.is_holdout(keys, customers, share=share).mean()
     # Binomial standard error at n=4000 is below 0.008; allow about five of them.
     assert abs(observed - share) < 0.04
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)), min_size=0, max_size=40)
+)
+def test_column_wise_buckets_equal_the_one_row_bucket(rows):
+    keys = pd.Series([k for k, _ in rows], dtype=object)
+    customers = pd.Series([c for _, c in rows], dtype=object)
+    expected = [holdout.bucket(k, c) for k, c in rows]
+    assert holdout.buckets(keys, customers).tolist() == expected
