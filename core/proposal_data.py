@@ -202,12 +202,12 @@ def load(
     for column in ("consent_email", "consent_sms", "consent_post"):
         customers[column] = customers[column].fillna(False).astype(bool)
     summary["total_spend"] = summary["total_spend"].astype(float)
-    daily_units = _with_recent_days(
-        daily_units, lines, since=as_of - timedelta(days=season_history_days)
-    )
     for column in ("customer_id", "sku"):
         # Categories (sorted) encode each id once; the rules reuse the codes (core.codes.encode).
         lines[column] = lines[column].astype("category")
+    daily_units = _with_recent_days(
+        daily_units, lines, since=as_of - timedelta(days=season_history_days)
+    )
     return ProposalData(
         customers,
         products,
@@ -225,10 +225,14 @@ def load(
 
 def _with_recent_days(daily_units: pd.DataFrame, lines: pd.DataFrame, *, since) -> pd.DataFrame:
     """Daily units per SKU from SQL for the older days plus those summed from `lines`."""
-    recent = lines[lines["sku"].notna() & (lines["ordered_date"] >= pd.Timestamp(since))]
-    recent = recent.groupby(["sku", "ordered_date"], as_index=False)["quantity"].sum()
+    usable = lines["sku"].notna() & (lines["ordered_date"] >= pd.Timestamp(since))
+    recent = lines if usable.all() else lines[usable]
+    recent = recent.groupby(["sku", "ordered_date"], as_index=False, observed=True)[
+        "quantity"
+    ].sum()
     if recent.empty:
         return daily_units
+    recent["sku"] = recent["sku"].astype(str)  # plain ids, as the older days read from SQL
     both = pd.concat([daily_units, recent], ignore_index=True) if len(daily_units) else recent
     return both.sort_values(["sku", "ordered_date"], ignore_index=True)
 
