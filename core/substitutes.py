@@ -12,6 +12,19 @@ _PREFIX = "substitute "
 
 def _owns(customers: pd.Series, skus: pd.Series, owned: pd.DataFrame) -> np.ndarray:
     """True where the customer bought the SKU (a row of `owned`)."""
+    if all(isinstance(owned[c].dtype, pd.CategoricalDtype) for c in ("customer_id", "sku")):
+        # The order lines' categories are the code space: look the ids up, hash nothing new.
+        who, what = owned["customer_id"].cat, owned["sku"].cat
+        customer = who.categories.get_indexer(customers)
+        sku = what.categories.get_indexer(skus)
+        width = np.int64(len(what.categories))
+        owner, owned_sku = who.codes.to_numpy(), what.codes.to_numpy()
+        known = (owner >= 0) & (owned_sku >= 0)
+        found = member(
+            customer.astype(np.int64) * width + sku,
+            owner[known].astype(np.int64) * width + owned_sku[known],
+        )
+        return found & (customer >= 0) & (sku >= 0)
     (customer, owner), _ = encode_together(customers, owned["customer_id"])
     (sku, owned_sku), names = encode_together(skus, owned["sku"])
     width = np.int64(len(names) + 1)

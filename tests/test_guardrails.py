@@ -313,3 +313,17 @@ def test_customer_owning_every_substitute_keeps_the_best_one():
         owned=owned,
     )
     assert kept.iloc[0]["sku"] == "A2"
+
+
+def test_substitute_preference_reads_categorical_purchases_alike():
+    skus = _three_paints({"A1": 3})
+    owned = pd.DataFrame({"customer_id": ["c1", "c9"], "sku": ["A2", "B1"]}).astype("category")
+    kept, _ = guardrails.screen(
+        _candidates(("c1", "replenishment", "A1", 5.0), ("c2", "replenishment", "A1", 5.0)),
+        skus=skus,
+        customers=CUSTOMERS,
+        pauses=_pauses(),
+        config=CampaignConfig(),
+        owned=owned,
+    )
+    assert kept.set_index("customer_id")["sku"].to_dict() == {"c1": "A3", "c2": "A2"}
