@@ -90,8 +90,7 @@ def build_facts(
         ["customer_id", "late_cancelled", "late_days"], ascending=[True, False, False]
     )
     worst = bad.drop_duplicates("customer_id").set_index("customer_id")
-    if not (worst.index.isin(facts.index).all() and facts.index.is_monotonic_increasing):
-        facts = facts.reindex(facts.index.union(worst.index))
+    facts = facts.reindex(facts.index.union(worst.index))
     late = worst[["order_id", "late_days", "late_cancelled"]].reindex(facts.index)
     facts["late_order_id"] = late["order_id"]
     facts["late_days"] = late["late_days"]
