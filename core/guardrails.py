@@ -17,6 +17,7 @@ import pandas as pd
 
 from core import forecast, substitutes
 from core.campaign_config import CampaignConfig
+from core.codes import encode
 
 SUPPRESSED_COLUMNS = ["customer_id", "campaign_type", "sku", "holdout", "reason"]
 CARRIED = ["why_customer"]  # kept with a suppressed row when the candidates have it
@@ -270,14 +271,17 @@ def limit(
     """Rules over the chosen set. `chosen` has customer_id, campaign_type, sku, holdout, priority,
     expected_units, expected_cost; `spare_units` is indexed by SKU; `already_contacted` counts
     offers a customer already has this week (approved earlier)."""
-    frame = chosen.sort_values(["priority", "customer_id"], ascending=[False, True]).copy()
+    # By priority (highest first), then customer id: sorted codes stand in for the id strings.
+    customer, _ = encode(chosen["customer_id"], sort=True)
+    order = np.lexsort((customer, -chosen["priority"].to_numpy(dtype=float)))
+    frame, customer = chosen.take(order), customer[order]
     suppressed = []
 
     contacted = 0
     if already_contacted is not None and not already_contacted.empty:
         counts = already_contacted.astype(float).reindex(frame["customer_id"].to_numpy())
         contacted = counts.fillna(0).to_numpy()
-    rank = frame.groupby("customer_id").cumcount() + contacted
+    rank = frame.groupby(customer).cumcount() + contacted
     cap_reason = (
         f"contact cap: at most {config.contact_cap_per_week} offer(s) per customer per week"
     )
