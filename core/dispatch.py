@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import audit, inventory, pauses, sends
+from core.campaign_config import load_config
 from core.campaigns import Campaign, Offer, Status
 from core.channels import SENT, Channel, CsvExportChannel, Message, SmtpChannel, WebhookChannel
 from core.config import Settings
@@ -44,7 +45,6 @@ from core.tables import Customer, Product, StockLevel
 log = logging.getLogger(__name__)
 
 SENDABLE = (Status.APPROVED.value, Status.OVERRIDDEN.value)
-CONTACT_WINDOW = timedelta(days=7)
 # Keys claimed per ledger transaction; also one list-import file per batch for the CSV channel.
 SEND_BATCH = 1000
 SEND, HOLD, EXPIRE, SUPPRESS = "send", "hold", "expire", "suppress"
@@ -165,7 +165,8 @@ def decide(
     material_change: float,
     active_pauses: pd.DataFrame,
     bad_skus: dict[str, str],
-    contacted: set[str],
+    contacted: pd.Series,
+    cap: int = 1,
 ) -> pd.DataFrame:
     """`due` with `action` (send, hold, expire, suppress) and `why` per offer; the first rule wins."""
     frame = due.copy()
@@ -227,12 +228,14 @@ def decide(
         SUPPRESS,
         "at send time: " + frame["sku"].map(bad_skus).fillna(""),
     )
-    # One offer per customer per week: the most valuable of those due, none if one went out.
+    # At most `cap` offers per customer per calendar week: the most valuable of those due,
+    # counting what already went out this week.
     value = frame["expected_revenue"].fillna(0) - frame["expected_cost"].fillna(0)
     ranked = frame.assign(_value=value)[undecided].sort_values("_value", ascending=False)
-    second = ranked["customer_id"].duplicated(keep="first") | ranked["customer_id"].isin(contacted)
+    already = contacted.astype("float64").reindex(ranked["customer_id"].to_numpy()).fillna(0)
+    over = ranked.groupby("customer_id").cumcount() + already.to_numpy() >= cap
     capped = pd.Series(False, index=frame.index)
-    capped[second[second].index] = True
+    capped[over[over].index] = True
     apply(capped, SUPPRESS, "contact cap: the customer already has an offer this week")
     return frame
 
@@ -263,14 +266,24 @@ def message(row) -> Message:
     )
 
 
-def _recently_contacted(conn, customers: list[str], *, now: datetime) -> set[str]:
+def week_start(now: datetime) -> datetime:
+    """Monday 00:00 UTC of `now`'s ISO week: the contact cap counts calendar weeks, as proposals do."""
+    day = now.astimezone(UTC) - timedelta(days=now.astimezone(UTC).weekday())
+    return day.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _contacted_this_week(conn, customers: list[str], *, now: datetime) -> pd.Series:
+    """Offers already sent to each of `customers` since the start of `now`'s week."""
     if not customers:
-        return set()
+        return pd.Series(dtype="int64")
     o = Offer.__table__
-    statement = select(o.c.customer_id).where(
-        o.c.sent_at >= now - CONTACT_WINDOW, o.c.customer_id.in_(customers)
+    statement = (
+        select(o.c.customer_id, func.count())
+        .where(o.c.sent_at >= week_start(now), o.c.customer_id.in_(customers))
+        .group_by(o.c.customer_id)
     )
-    return set(conn.execute(statement).scalars())
+    rows = conn.execute(statement).all()
+    return pd.Series({customer: count for customer, count in rows}, dtype="int64")
 
 
 def dispatch(
@@ -291,7 +304,8 @@ def dispatch(
     with Session(engine) as reader:
         conn = reader.connection()
         due = due_offers(conn, now=now)
-        contacted = _recently_contacted(conn, due["customer_id"].unique().tolist(), now=now)
+        contacted = _contacted_this_week(conn, due["customer_id"].unique().tolist(), now=now)
+        cap = load_config(reader).contact_cap_per_week
         active = pauses.active_frame(reader, now=now)
         cover = inventory.sku_cover(reader, as_of=now.date(), now=now) if len(due) else None
     bad = sku_problems(cover) if cover is not None else {}
@@ -303,6 +317,7 @@ def dispatch(
         active_pauses=active,
         bad_skus=bad,
         contacted=contacted,
+        cap=cap,
     )
     step(0.2, f"{len(decided)} offer(s) due")
     summary = DispatchSummary()

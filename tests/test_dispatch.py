@@ -164,6 +164,55 @@ def test_the_contact_cap_allows_one_offer_per_customer_per_week(engine, now):
     assert (summary.sent, summary.suppressed) == (1, 1)
 
 
+def test_the_contact_cap_counts_calendar_weeks_as_the_proposals_do(engine, now):
+    # Last Monday's offer went out exactly a week ago: it does not block this week's.
+    f.catalogue(engine)
+    f.customers(engine, "c1", "c2")
+    f.campaign(engine, 1, week="2026-W24", send_date=date(2026, 6, 8))
+    f.campaign(engine, 2)
+    f.campaign(engine, 3, campaign_type="loyalty")
+    last_week = now - timedelta(days=7)
+    f.offer(engine, 1, "c1", week="2026-W24", status="sent", sent_at=last_week)
+    f.offer(engine, 1, "c2", week="2026-W24", status="sent", sent_at=now - timedelta(hours=1))
+    f.offer(engine, 2, "c1")
+    f.offer(engine, 3, "c2", campaign_type="loyalty")
+    channel = FakeChannel()
+    summary = _run(engine, now, channel)
+    assert (summary.sent, summary.suppressed) == (1, 1)
+    with Session(engine) as session:
+        statuses = {
+            (o.customer_id, o.campaign_id): (o.status, o.reason)
+            for o in session.exec(select(Offer))
+        }
+    assert statuses[("c1", 2)][0] == "sent"
+    assert statuses[("c2", 3)] == (
+        "suppressed",
+        "contact cap: the customer already has an offer this week",
+    )
+
+
+def test_the_contact_cap_follows_the_campaign_setting(engine, now, admin):
+    from core.campaign_config import update_config
+
+    f.catalogue(engine)
+    f.customers(engine, "c1")
+    f.campaign(engine, 1)
+    f.campaign(engine, 2, campaign_type="loyalty")
+    f.offer(engine, 1, "c1")
+    f.offer(engine, 2, "c1", campaign_type="loyalty")
+    with Session(engine) as session:
+        update_config(
+            session=session,
+            actor=admin,
+            changes={"contact_cap_per_week": 2},
+            reason="test",
+            now=now,
+        )
+        session.commit()
+    summary = _run(engine, now, FakeChannel())
+    assert (summary.sent, summary.suppressed) == (2, 0)
+
+
 class CrashAfterSending(Exception):
     pass
 
