@@ -19,6 +19,7 @@ from core import forecast, substitutes
 from core.campaign_config import CampaignConfig
 from core.codes import encode
 
+STOCK_CAP = "audience capped: expected pull would exceed the "
 SUPPRESSED_COLUMNS = ["customer_id", "campaign_type", "sku", "holdout", "reason"]
 CARRIED = ["why_customer"]  # kept with a suppressed row when the candidates have it
 
@@ -63,8 +64,12 @@ def sku_status(
     as_of: date,
     send_date: date,
     window_end: date,
+    watch: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Per SKU: the SKU to feature instead (itself, a substitute, or none), its send date and why.
+
+    `watch` (SKU -> why) adds the inventory watch's verdicts (core.inventory_watch.sku_problems),
+    so that no proposal features a SKU the watch would pause and dispatch would refuse.
 
     Columns: sku, featured_sku, send_date, blocked_reason (None when usable), note, why_sku,
     spare_units, price, unit_cost, substitutes (a blocked SKU's usable stand-ins, best first).
@@ -96,6 +101,9 @@ def sku_status(
         + base.loc[short, "horizon_days"].astype(int).astype(str)
         + " days)"
     )
+
+    if watch:
+        problem = problem.fillna(base.index.to_series().map(watch))
 
     # Restock timing: a short SKU restocked within the window is offered after the arrival.
     arrival = pd.to_datetime(base["next_arrival"])
@@ -303,13 +311,7 @@ def limit(
 
     def stock_reason(rows: pd.DataFrame) -> pd.Series:
         units = spare[rows.index].round().astype(int).astype(str)
-        return (
-            "audience capped: expected pull would exceed the "
-            + units
-            + " units "
-            + rows["sku"]
-            + " can spare"
-        )
+        return STOCK_CAP + units + " units " + rows["sku"] + " can spare"
 
     frame, out = _split(frame, over_stock, stock_reason)
     suppressed.append(out)

@@ -25,6 +25,8 @@ from core import (
     forecast,
     guardrails,
     holdout,
+    inventory,
+    inventory_watch,
     pauses,
     playbook,
     proposal_data,
@@ -196,6 +198,37 @@ def _choose(
     return pd.concat(picks, ignore_index=True)
 
 
+def _second_choice(kept, offers, limited_out, model, config, rng, facts, spare, budget, contacted):
+    """Customers whose chosen offer was capped by a SKU's spare stock choose again among their
+    other arms that passed the guardrails, without the SKUs whose spare stock is now taken:
+    a short SKU stock-masks an arm; it does not cost the customer the week's contact."""
+    capped = limited_out[limited_out["reason"].astype(str).str.startswith(guardrails.STOCK_CAP)]
+    if capped.empty:
+        return offers.iloc[0:0], limited_out.iloc[0:0]
+    taken = set(capped["sku"].dropna())
+    retry = kept[
+        kept["customer_id"].isin(capped["customer_id"].unique()) & ~kept["sku"].isin(taken)
+    ]
+    tried = pd.concat([offers, capped])[["customer_id", "campaign_type"]].assign(_tried=True)
+    retry = retry.merge(tried, on=["customer_id", "campaign_type"], how="left")
+    retry = retry[retry["_tried"].isna()].drop(columns="_tried")
+    if retry.empty:
+        return offers.iloc[0:0], limited_out.iloc[0:0]
+    treated = offers[~offers["holdout"].astype(bool)]
+    left = spare.sub(treated.groupby("sku")["expected_units"].sum(), fill_value=0).clip(lower=0)
+    rest = budget.model_copy(
+        update={
+            "weekly_discount_budget": max(
+                budget.weekly_discount_budget - treated["expected_cost"].sum(), 0.0
+            )
+        }
+    )
+    counts = offers.groupby("customer_id").size()
+    counts = counts.add(contacted, fill_value=0) if not contacted.empty else counts
+    chosen = _offer_economics(_choose(retry, model, config, rng, counts), facts, config)
+    return guardrails.limit(chosen, spare_units=left, config=rest, already_contacted=counts)
+
+
 @dataclass
 class Plan:
     """What a week's proposal would write: offers, suppressed candidates, and SKU stock status."""
@@ -220,6 +253,7 @@ def plan(
     reviewed: set[str] = frozenset(),
     seed: int | None = None,
     step: Progress = lambda _label: None,
+    watch: dict[str, str] | None = None,
 ) -> Plan:
     """The pure heart of `propose`: frames in, the week's offers and suppressions out."""
     step("building candidates")
@@ -272,6 +306,7 @@ def plan(
         as_of=as_of,
         send_date=send_date,
         window_end=window_end,
+        watch=watch,
     )
     kept, screened_out = guardrails.screen(
         candidates,
@@ -310,7 +345,11 @@ def plan(
     offers, limited_out = guardrails.limit(
         chosen, spare_units=spare, config=budget, already_contacted=contacted
     )
-    offers = _offer_words(offers)
+    more, limited_more = _second_choice(
+        kept, offers, limited_out, model, config, rng, facts, spare, budget, contacted
+    )
+    offers = _offer_words(pd.concat([offers, more], ignore_index=True) if len(more) else offers)
+    limited_out = pd.concat([limited_out, limited_more], ignore_index=True)
     suppressed = pd.concat([screened_out, limited_out], ignore_index=True)
     if "why_customer" not in suppressed:  # the guardrails carry it when there is any row
         suppressed = suppressed.merge(
@@ -350,6 +389,7 @@ def propose(
     )
     campaigns, settled = proposal_data.week_state(conn, week)
     active_pauses = pauses.active_frame(session, now=now)
+    watch = inventory_watch.sku_problems(inventory.sku_cover(session, as_of=as_of, now=now))
 
     reviewed = set(campaigns.loc[campaigns["status"] != Status.PROPOSED, "campaign_type"])
     result = plan(
@@ -364,6 +404,7 @@ def propose(
         reviewed=reviewed,
         seed=seed,
         step=step,
+        watch=watch,
     )
     offers, suppressed, spare = result.offers, result.suppressed, result.spare
 

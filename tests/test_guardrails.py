@@ -32,10 +32,11 @@ def _pauses(*rows):
     )
 
 
-def _skus(on_hand=None, inbound=(), pauses=None, demand=1.0):
+def _skus(on_hand=None, inbound=(), pauses=None, demand=1.0, watch=None):
     stock = {"A1": 500, "A2": 500, "C1": 500, "B1": 500}
     stock.update(on_hand or {})
     return guardrails.sku_status(
+        watch=watch,
         products=PRODUCTS,
         suppliers=SUPPLIERS,
         stock=pd.DataFrame({"sku": list(stock), "on_hand": list(stock.values())}),
@@ -327,3 +328,11 @@ def test_substitute_preference_reads_categorical_purchases_alike():
         owned=owned,
     )
     assert kept.set_index("customer_id")["sku"].to_dict() == {"c1": "A3", "c2": "A2"}
+
+
+def test_a_sku_the_inventory_watch_would_pause_is_not_offered_its_substitute_is():
+    why = "SKU A1 has 9.0 days of cover, fewer than its supplier's 14-day lead time (9 on hand)"
+    skus = _skus(watch={"A1": why}).set_index("sku")
+    assert skus.loc["A1", "featured_sku"] == "A2"
+    assert why in skus.loc["A1", "note"]
+    assert _skus().set_index("sku").loc["A1", "featured_sku"] == "A1"

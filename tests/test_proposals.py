@@ -174,3 +174,43 @@ def test_audience_is_capped_when_stock_cannot_spare_the_expected_pull(shop, now)
     assert any(o.status == Status.PROPOSED and o.sku for o in offers)
     campaign = shop.get(Campaign, capped[0].campaign_id)
     assert "audience capped" in campaign.explanation
+
+
+def test_a_customer_capped_by_stock_chooses_again_among_arms_with_spare_stock():
+    import numpy as np
+    import pandas as pd
+
+    from core import bandit, guardrails
+
+    config = CampaignConfig(holdout_share=0.0, units_per_conversion=10.0, exploration_floor=0.0)
+    arms = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c2"],
+            "campaign_type": ["win_back", "win_back", "cross_sell"],
+            "sku": ["A1", "A1", "C1"],
+            "holdout": [False, False, False],
+            "context": ["high|regular|low"] * 3,
+            "price": [40.0, 40.0, 15.0],
+            "discount_pct": [10.0, 10.0, 10.0],
+            "credit_amount": [None, None, None],
+        }
+    )
+    facts = pd.DataFrame(
+        {"customer_id": ["c1", "c2"], "total_spend": [100.0, 50.0], "n_orders": [2, 1]}
+    )
+    model = bandit.cold_start(priors={"win_back": 0.9, "cross_sell": 0.01}, strength=1e6)
+    rng = np.random.default_rng(0)
+    none = pd.Series(dtype=float)
+    first = proposals._offer_economics(
+        proposals._choose(arms, model, config, rng, none), facts, config
+    )
+    assert set(first["campaign_type"]) == {"win_back"}  # both customers' best arm is A1
+    spare = pd.Series({"A1": 10.0, "C1": 100.0})  # A1 can spare one conversion's units
+    offers, capped = guardrails.limit(first, spare_units=spare, config=config)
+    assert len(offers) == 1 and capped["reason"].str.startswith(guardrails.STOCK_CAP).all()
+    more, _ = proposals._second_choice(
+        arms, offers, capped, model, config, rng, facts, spare, config, none
+    )
+    # Equal priority: c1 comes first and takes A1's spare; c2 gets its other arm instead.
+    assert list(capped["customer_id"]) == ["c2"]
+    assert list(zip(more["customer_id"], more["sku"], strict=True)) == [("c2", "C1")]
