@@ -229,6 +229,17 @@ def _second_choice(kept, offers, limited_out, model, config, rng, facts, spare, 
     return guardrails.limit(chosen, spare_units=left, config=rest, already_contacted=counts)
 
 
+def load_data(conn, *, as_of: date, config: CampaignConfig) -> proposal_data.ProposalData:
+    """What a proposal reads, over the windows the configuration asks for."""
+    return proposal_data.load(
+        conn,
+        as_of=as_of,
+        history_days=config.history_days,
+        recent_order_days=config.service_recovery.lookback_days + 30,
+        season_history_days=config.season_history_days,
+    )
+
+
 @dataclass
 class Plan:
     """What a week's proposal would write: offers, suppressed candidates, and SKU stock status."""
@@ -380,13 +391,7 @@ def propose(
     conn = session.connection()
 
     step("loading data")
-    data = proposal_data.load(
-        conn,
-        as_of=as_of,
-        history_days=config.history_days,
-        recent_order_days=config.service_recovery.lookback_days + 30,
-        season_history_days=config.season_history_days,
-    )
+    data = load_data(conn, as_of=as_of, config=config)
     campaigns, settled = proposal_data.week_state(conn, week)
     active_pauses = pauses.active_frame(session, now=now)
     watch = inventory_watch.sku_problems(inventory.sku_cover(session, as_of=as_of, now=now))

@@ -73,13 +73,7 @@ def propose(session: Session, *, as_of: date, now: datetime) -> None:
     week, as_of, send_date, window_end = proposals.week_bounds(None, as_of, today=now.date())
     config = load_config(session)
     conn = session.connection()
-    data = proposal_data.load(
-        conn,
-        as_of=as_of,
-        history_days=config.history_days,
-        recent_order_days=config.service_recovery.lookback_days + 30,
-        season_history_days=config.season_history_days,
-    )
+    data = proposals.load_data(conn, as_of=as_of, config=config)
     campaigns, settled = proposal_data.week_state(conn, week)
     result = proposals.plan(
         data,
