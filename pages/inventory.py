@@ -37,6 +37,14 @@ st.dataframe(
     skus,
     hide_index=True,
     column_config={
+        "sku": "SKU",
+        "name": "Product",
+        "category": "Category",
+        "supplier_id": None,
+        "supplier": "Supplier",
+        "supplier_status": "Supplier status",
+        "on_hand": "On hand",
+        "next_arrival": "Next arrival",
         "daily_demand": st.column_config.NumberColumn("Demand / day", format="%.2f"),
         "days_of_cover": st.column_config.NumberColumn("Days of cover", format="%.1f"),
         "lead_time_days": "Lead time (days)",
@@ -125,7 +133,20 @@ st.caption(
     f" · page {delayed.page} of {delayed.pages}"
 )
 selection = st.dataframe(
-    delayed.rows, hide_index=True, on_select="rerun", selection_mode="multi-row", key="delayed"
+    delayed.rows,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="delayed",
+    column_config={
+        "customer_id": "Customer",
+        "name": "Name",
+        "email": "E-mail",
+        "late_orders": "Late orders",
+        "cancelled_orders": "Cancelled",
+        "worst_days_late": "Worst delay (days)",
+        "last_affected": "Last affected order",
+    },
 )
 chosen = [
     delayed.rows.iloc[i]["customer_id"] for i in (selection.selection.rows if selection else [])
