@@ -118,6 +118,7 @@ def simulate(
                 traits=traits,
                 seed=seed,
                 outbox=outbox,
+                world=world,
             ).offers
             result = simulation_world.advance(run.engine, world, week, contacts(world, sent))
             simulation_policies.close_week(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -31,6 +31,7 @@ from core import (
     response_simulation,
     scoring,
     simulation_rules,
+    simulation_stock,
 )
 from core.campaigns import Campaign, Offer, Status
 from core.channels import CsvExportChannel
@@ -67,6 +68,7 @@ def run_week(
     traits: pd.DataFrame,
     seed: int,
     outbox: Path,
+    world,
 ) -> Sent:
     """Score, propose, approve and send the week starting `monday`; simulate the responses."""
     if policy == "none":
@@ -87,34 +89,70 @@ def run_week(
             simulation_rules.propose(session, as_of=as_of, now=at(monday, 3))
         _approve_all(session, week=_week(monday), now=at(monday, 4))
     send_time = at(monday, 8)
+    if policy == "easel":
+        sent = _dispatch_daily(engine, world, monday=monday, week_index=week_index, outbox=outbox)
+    else:
+        with session_scope(engine) as session:
+            simulation_rules.send(session, now=send_time)
+        with session_scope(engine) as session:
+            sent = _sent_offers(session, week=_week(monday), sent_at=send_time)
     with session_scope(engine) as session:
-        if policy == "easel":
+        response_simulation.simulate(
+            session=session,
+            actor=SYSTEM,
+            as_of=monday + timedelta(days=7),
+            now=at(monday + timedelta(days=6), 9),
+            traits=traits,
+            seed=seed,
+            lookback_days=7,
+        )
+    if policy == "easel":
+        _restore_feed(engine, world, monday=monday, week_index=week_index)
+    with Session(engine) as session:
+        sent["responded"] = _responded(session, sent["offer_id"])
+    return Sent(sent)
+
+
+def _dispatch_daily(engine: Engine, world, *, monday: date, week_index: int, outbox: Path):
+    """Easel's dispatch at 08:00 each day of the week, as the scheduler's would send an offer
+    timed after a restock on its day; from Tuesday on against a stock feed that shows the
+    purchase orders arrived by then (`_restore_feed` puts Monday's back after the responses)."""
+    first_day = world.start_day + 7 * week_index
+    parts = []
+    for offset in range(7):
+        send_time = at(monday + timedelta(days=offset), 8)
+        if offset:
+            with session_scope(engine) as session:
+                simulation_stock.write_feed(
+                    session.connection(), world, through_day=first_day + offset, stamp=send_time
+                )
+        with session_scope(engine) as session:
             dispatch.dispatch(
                 session=session,
                 engine=engine,
                 channel=CsvExportChannel(outbox, stamp=send_time),
                 actor=SYSTEM,
                 now=send_time,
-                clock=lambda: send_time,
+                clock=lambda send_time=send_time: send_time,
                 max_age=MAX_APPROVAL_AGE,
                 material_change=MATERIAL_STOCK_CHANGE,
             )
-        else:
-            simulation_rules.send(session, now=send_time)
+        with session_scope(engine) as session:
+            parts.append(
+                _sent_offers(session, week=_week(monday), sent_at=send_time, holdout=not offset)
+            )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _restore_feed(engine: Engine, world, *, monday: date, week_index: int) -> None:
+    """Monday's stock feed again, for the world to settle the week's sales against."""
     with session_scope(engine) as session:
-        sent = _sent_offers(session, week=_week(monday), sent_at=send_time)
-        response_simulation.simulate(
-            session=session,
-            actor=SYSTEM,
-            as_of=monday + timedelta(days=7),
-            now=at(monday, 9),
-            traits=traits,
-            seed=seed,
-            lookback_days=7,
+        simulation_stock.write_feed(
+            session.connection(),
+            world,
+            through_day=world.start_day + 7 * week_index - 1,
+            stamp=at(monday - timedelta(days=1), 23),
         )
-    with Session(engine) as session:
-        sent["responded"] = _responded(session, sent["offer_id"])
-    return Sent(sent)
 
 
 def close_week(policy: str, engine: Engine, *, now: datetime) -> None:
@@ -160,8 +198,11 @@ def _approve_all(session: Session, *, week: str, now: datetime) -> None:
         )
 
 
-def _sent_offers(session: Session, *, week: str, sent_at: datetime) -> pd.DataFrame:
-    """The week's sent offers (on hand at send time) and its holdout offers."""
+def _sent_offers(
+    session: Session, *, week: str, sent_at: datetime, holdout: bool = True
+) -> pd.DataFrame:
+    """The offers sent at `sent_at` (on hand at send time) and, with `holdout`, the week's
+    holdout offers."""
     o, st = Offer.__table__, StockLevel.__table__
     statement = (
         select(
@@ -179,6 +220,7 @@ def _sent_offers(session: Session, *, week: str, sent_at: datetime) -> pd.DataFr
             | (
                 o.c.holdout.is_(True)
                 & o.c.status.not_in((Status.SUPPRESSED.value, Status.REJECTED.value))
+                & literal(holdout)
             ),
         )
     )

@@ -113,3 +113,17 @@ def replenish(
         update=True,
     )
     return int(arrived["quantity"].sum()), len(short)
+
+
+def write_feed(conn: Connection, world: World, *, through_day: int, stamp: datetime) -> None:
+    """The stock feed as a mid-week update would show it: on hand plus purchase orders arrived
+    by `through_day` (sales are settled weekly, so the week's sales show on Sunday night)."""
+    arrived = world.inbound[world.inbound["day"] <= through_day]
+    on_hand = world.on_hand.copy()
+    np.add.at(on_hand, arrived["sku"].to_numpy(), arrived["quantity"].to_numpy())
+    write_frame(
+        conn,
+        StockLevel.__table__,
+        pd.DataFrame({"sku": world.skus, "on_hand": on_hand, "updated_at": stamp}),
+        update=True,
+    )
