@@ -27,6 +27,7 @@ from core import (
     holdout,
     inventory,
     inventory_watch,
+    offer_choice,
     pauses,
     playbook,
     proposal_data,
@@ -39,7 +40,6 @@ from core.roles import SYSTEM, Actor, Permission, require
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-SERVICE_RECOVERY_PRIORITY = 1e6  # an apology goes before any promotion when money or stock is short
 
 
 def week_bounds(
@@ -103,130 +103,6 @@ def _recommendations(data: proposal_data.ProposalData, facts: pd.DataFrame, conf
         columns={"last_sku": "anchor"}
     )
     return cross_sell.recommend(anchors, rules, bought=data.lines, k=1)
-
-
-def _offer_economics(
-    chosen: pd.DataFrame, facts: pd.DataFrame, config: CampaignConfig
-) -> pd.DataFrame:
-    """Expected units, revenue, cost and priority of each chosen offer (`_offer_words` says why)."""
-    if chosen.empty:
-        columns = ["expected_units", "expected_revenue", "expected_cost", "priority", "why_offer"]
-        return chosen.assign(**{c: pd.Series(dtype=float) for c in columns})
-    frame = chosen.copy(deep=False)
-    uptake = frame["expected_uptake"].to_numpy()
-    has_sku = frame["sku"].notna().to_numpy()
-    discount = frame["discount_pct"].to_numpy(dtype=float) / 100.0
-    price = frame["price"].to_numpy(dtype=float)
-    avg_order = (
-        frame["customer_id"]
-        .map(
-            (facts["total_spend"] / facts["n_orders"].where(facts["n_orders"] > 0)).set_axis(
-                facts["customer_id"]
-            )
-        )
-        .fillna(0.0)
-        .to_numpy()
-    )
-    units = np.where(has_sku, uptake * config.units_per_conversion, 0.0)
-    frame["expected_units"] = units
-    frame["expected_revenue"] = np.where(
-        has_sku, units * price * (1 - discount), uptake * avg_order
-    )
-    credit = frame["credit_amount"].fillna(0.0).to_numpy(dtype=float)
-    frame["expected_cost"] = units * price * discount + credit
-    priority = frame["expected_revenue"] - frame["expected_cost"]
-    frame["priority"] = priority + np.where(
-        frame["campaign_type"] == "service_recovery", SERVICE_RECOVERY_PRIORITY, 0
-    )
-    return frame
-
-
-def _offer_words(offers: pd.DataFrame) -> pd.DataFrame:
-    """Why this offer, and the SKU's stock and margin notes, in words.
-
-    Written for the offers that pass the limits only: at a million customers most chosen
-    offers stop at the budget, and a suppressed row keeps its reason, not these words.
-    """
-    if offers.empty or "why_offer" in offers:
-        return offers
-    frame = offers.copy(deep=False)
-    frame["why_offer"] = (
-        "expected response "
-        + (frame["expected_uptake"] * 100).round(1).astype(str)
-        + "% for customers like this (chosen with probability "
-        + frame["propensity"].round(2).astype(str)
-        + _prefixed(" over ", frame["alternatives"])
-        + ")"
-    )
-    notes = frame["stock_note"].fillna("").astype(str) + _prefixed("; ", frame["margin_note"])
-    notes = notes.str.strip("; ")
-    frame["why_sku"] = frame["why_sku"].fillna("") + (" (" + notes + ")").where(notes != "", "")
-    columns = list(offers.columns)
-    columns.insert(columns.index("priority") + 1, "why_offer")
-    return frame[columns]
-
-
-def _prefixed(prefix: str, texts: pd.Series) -> pd.Series:
-    """prefix + text where there is a text, else an empty string (column-wise)."""
-    texts = texts.fillna("").astype(str)
-    return (prefix + texts).where(texts != "", "")
-
-
-def _choose(
-    kept: pd.DataFrame, model, config: CampaignConfig, rng, contacted: pd.Series
-) -> pd.DataFrame:
-    """Up to the contact cap of campaigns per customer, one bandit draw per free slot."""
-    remaining = kept
-    if not contacted.empty:
-        room = config.contact_cap_per_week - remaining["customer_id"].map(contacted).fillna(0)
-        remaining = remaining[room > 0]
-    picks = []
-    for slot in range(config.contact_cap_per_week):
-        if remaining.empty:
-            break
-        chosen = bandit.choose(
-            remaining, model, rng=rng, exploration_floor=config.exploration_floor
-        )
-        picks.append(chosen)
-        if slot + 1 == config.contact_cap_per_week:
-            break  # no further draw: nothing to take out
-        taken = pd.MultiIndex.from_arrays([chosen["customer_id"], chosen["campaign_type"]])
-        pairs = pd.MultiIndex.from_arrays([remaining["customer_id"], remaining["campaign_type"]])
-        remaining = remaining[~pairs.isin(taken)]
-    if not picks:
-        return kept.iloc[0:0].assign(propensity=[], expected_uptake=[], alternatives=[])
-    return pd.concat(picks, ignore_index=True)
-
-
-def _second_choice(kept, offers, limited_out, model, config, rng, facts, spare, budget, contacted):
-    """Customers whose chosen offer was capped by a SKU's spare stock choose again among their
-    other arms that passed the guardrails, without the SKUs whose spare stock is now taken:
-    a short SKU stock-masks an arm; it does not cost the customer the week's contact."""
-    capped = limited_out[limited_out["reason"].astype(str).str.startswith(guardrails.STOCK_CAP)]
-    if capped.empty:
-        return offers.iloc[0:0], limited_out.iloc[0:0]
-    taken = set(capped["sku"].dropna())
-    retry = kept[
-        kept["customer_id"].isin(capped["customer_id"].unique()) & ~kept["sku"].isin(taken)
-    ]
-    tried = pd.concat([offers, capped])[["customer_id", "campaign_type"]].assign(_tried=True)
-    retry = retry.merge(tried, on=["customer_id", "campaign_type"], how="left")
-    retry = retry[retry["_tried"].isna()].drop(columns="_tried")
-    if retry.empty:
-        return offers.iloc[0:0], limited_out.iloc[0:0]
-    treated = offers[~offers["holdout"].astype(bool)]
-    left = spare.sub(treated.groupby("sku")["expected_units"].sum(), fill_value=0).clip(lower=0)
-    rest = budget.model_copy(
-        update={
-            "weekly_discount_budget": max(
-                budget.weekly_discount_budget - treated["expected_cost"].sum(), 0.0
-            )
-        }
-    )
-    counts = offers.groupby("customer_id").size()
-    counts = counts.add(contacted, fill_value=0) if not contacted.empty else counts
-    chosen = _offer_economics(_choose(retry, model, config, rng, counts), facts, config)
-    return guardrails.limit(chosen, spare_units=left, config=rest, already_contacted=counts)
 
 
 def load_data(conn, *, as_of: date, config: CampaignConfig) -> proposal_data.ProposalData:
@@ -341,7 +217,9 @@ def plan(
         if not settled.empty
         else pd.Series(dtype=float)
     )
-    chosen = _offer_economics(_choose(kept, model, config, rng, contacted), facts, config)
+    chosen = offer_choice.economics(
+        offer_choice.choose(kept, model, config, rng, contacted), facts, config
+    )
 
     treated = settled[settled["spends"]] if not settled.empty else settled
     spare = skus.loc[skus["featured_sku"] == skus["sku"]].set_index("sku")["spare_units"]
@@ -356,10 +234,12 @@ def plan(
     offers, limited_out = guardrails.limit(
         chosen, spare_units=spare, config=budget, already_contacted=contacted
     )
-    more, limited_more = _second_choice(
+    more, limited_more = offer_choice.second_choice(
         kept, offers, limited_out, model, config, rng, facts, spare, budget, contacted
     )
-    offers = _offer_words(pd.concat([offers, more], ignore_index=True) if len(more) else offers)
+    offers = offer_choice.words(
+        pd.concat([offers, more], ignore_index=True) if len(more) else offers
+    )
     limited_out = pd.concat([limited_out, limited_more], ignore_index=True)
     suppressed = pd.concat([screened_out, limited_out], ignore_index=True)
     if "why_customer" not in suppressed:  # the guardrails carry it when there is any row

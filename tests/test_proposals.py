@@ -180,7 +180,7 @@ def test_a_customer_capped_by_stock_chooses_again_among_arms_with_spare_stock():
     import numpy as np
     import pandas as pd
 
-    from core import bandit, guardrails
+    from core import bandit, guardrails, offer_choice
 
     config = CampaignConfig(holdout_share=0.0, units_per_conversion=10.0, exploration_floor=0.0)
     arms = pd.DataFrame(
@@ -201,14 +201,14 @@ def test_a_customer_capped_by_stock_chooses_again_among_arms_with_spare_stock():
     model = bandit.cold_start(priors={"win_back": 0.9, "cross_sell": 0.01}, strength=1e6)
     rng = np.random.default_rng(0)
     none = pd.Series(dtype=float)
-    first = proposals._offer_economics(
-        proposals._choose(arms, model, config, rng, none), facts, config
+    first = offer_choice.economics(
+        offer_choice.choose(arms, model, config, rng, none), facts, config
     )
     assert set(first["campaign_type"]) == {"win_back"}  # both customers' best arm is A1
     spare = pd.Series({"A1": 10.0, "C1": 100.0})  # A1 can spare one conversion's units
     offers, capped = guardrails.limit(first, spare_units=spare, config=config)
     assert len(offers) == 1 and capped["reason"].str.startswith(guardrails.STOCK_CAP).all()
-    more, _ = proposals._second_choice(
+    more, _ = offer_choice.second_choice(
         arms, offers, capped, model, config, rng, facts, spare, config, none
     )
     # Equal priority: c1 comes first and takes A1's spare; c2 gets its other arm instead.
