@@ -16,6 +16,12 @@ from core.roles import Actor, Permission
 DEFAULT_STOCK_SHARE = CampaignConfig().manager_approval_stock_share
 
 
+def large_audience(audience, config: CampaignConfig):
+    """Whether a treated audience this large needs a manager's approval; `audience` may be a
+    number or a SQL expression (an audience updated in place)."""
+    return audience > config.manager_approval_audience
+
+
 def configured_stock_share(campaign: Campaign) -> float:
     """The configured stock share, read through the session the campaign was loaded in (the
     shipped default for a campaign no longer attached to one)."""

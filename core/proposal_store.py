@@ -10,6 +10,7 @@ from sqlalchemy import case, delete, func, select, update
 from core import playbook
 from core.bulk import large_cache, write_frame
 from core.campaigns import UNREVIEWED, Campaign, Offer, Status
+from core.manager_approval import large_audience
 
 
 def _stock_impact(offers: pd.DataFrame, suppressed: pd.DataFrame, spare: pd.Series) -> dict:
@@ -108,7 +109,7 @@ def write(
             "stock_impact": json.dumps(_stock_impact(own, out, spare)),
             "message_template": playbook.message_template(name),
             "explanation": _explanation(out),
-            "needs_manager_approval": len(treated) > config.manager_approval_audience,
+            "needs_manager_approval": large_audience(len(treated), config),
             "updated_at": now,
         }
         if name in existing.index:
@@ -118,9 +119,7 @@ def write(
                 # Offers a person decided stay in the campaign: its totals count them too.
                 for column, value in decided.loc[campaign_id].items():
                     stored[column] += type(stored[column])(value or 0)
-                stored["needs_manager_approval"] = (
-                    stored["audience_size"] > config.manager_approval_audience
-                )
+                stored["needs_manager_approval"] = large_audience(stored["audience_size"], config)
             table = Campaign.__table__
             conn.execute(
                 update(table)

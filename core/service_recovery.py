@@ -23,6 +23,7 @@ from core.bulk import write_frame
 from core.campaign_config import load_config
 from core.campaigns import Campaign, Offer, Status
 from core.errors import InvalidInput
+from core.manager_approval import large_audience
 from core.proposals import week_bounds
 from core.roles import Actor, Permission, require
 from core.service_recovery_data import CHUNK
@@ -240,8 +241,7 @@ def propose(
             holdout_size=table.c.holdout_size + int(new["holdout"].sum()),
             expected_uptake=table.c.expected_uptake + treated * params.prior_uptake,
             expected_cost=table.c.expected_cost + treated * params.credit_amount,
-            needs_manager_approval=(table.c.audience_size + treated)
-            > config.manager_approval_audience,
+            needs_manager_approval=large_audience(table.c.audience_size + treated, config),
             updated_at=now,
         )
     )
