@@ -60,8 +60,13 @@ def week_bounds(
         monday = as_of + timedelta(days=7 - as_of.weekday())
     if as_of >= monday + timedelta(days=7):
         raise InvalidInput(f"as_of {as_of} is after the week {week} has ended.")
-    year, number, _ = monday.isocalendar()
-    return f"{year}-W{number:02d}", as_of, monday, monday + timedelta(days=6)
+    return week_label(monday), as_of, monday, monday + timedelta(days=6)
+
+
+def week_label(day: date) -> str:
+    """The ISO week of a day, as campaigns name it: 2026-W25."""
+    year, number, _ = day.isocalendar()
+    return f"{year}-W{number:02d}"
 
 
 @dataclass

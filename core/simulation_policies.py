@@ -87,7 +87,7 @@ def run_week(
             proposals.propose(session=session, as_of=as_of, now=at(monday, 3))
         else:
             simulation_rules.propose(session, as_of=as_of, now=at(monday, 3))
-        _approve_all(session, week=_week(monday), now=at(monday, 4))
+        _approve_all(session, week=proposals.week_label(monday), now=at(monday, 4))
     send_time = at(monday, 8)
     if policy == "easel":
         sent = _dispatch_daily(engine, world, monday=monday, week_index=week_index, outbox=outbox)
@@ -95,7 +95,7 @@ def run_week(
         with session_scope(engine) as session:
             simulation_rules.send(session, now=send_time)
         with session_scope(engine) as session:
-            sent = _sent_offers(session, week=_week(monday), sent_at=send_time)
+            sent = _sent_offers(session, week=proposals.week_label(monday), sent_at=send_time)
     with session_scope(engine) as session:
         response_simulation.simulate(
             session=session,
@@ -139,7 +139,12 @@ def _dispatch_daily(engine: Engine, world, *, monday: date, week_index: int, out
             )
         with session_scope(engine) as session:
             parts.append(
-                _sent_offers(session, week=_week(monday), sent_at=send_time, holdout=not offset)
+                _sent_offers(
+                    session,
+                    week=proposals.week_label(monday),
+                    sent_at=send_time,
+                    holdout=not offset,
+                )
             )
     return pd.concat(parts, ignore_index=True)
 
@@ -162,11 +167,6 @@ def close_week(policy: str, engine: Engine, *, now: datetime) -> None:
     with session_scope(engine) as session:
         outcomes.attribute(session=session, actor=SYSTEM, now=now, window_days=ATTRIBUTION_DAYS)
         policy_learning.update(session=session, actor=SYSTEM, now=now)
-
-
-def _week(monday: date) -> str:
-    year, number, _ = monday.isocalendar()
-    return f"{year}-W{number:02d}"
 
 
 def _empty_offers() -> pd.DataFrame:
