@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from cli import context
 from core import model_store, scoring
+from core.csv_safety import safe_frame
 from core.db import session_scope
 from core.errors import EaselError
 
@@ -94,7 +95,7 @@ def export_scores(
     except EaselError as error:
         context.fail(str(error))
         raise
-    frame.to_csv(path, index=False)
+    safe_frame(frame).to_csv(path, index=False)
     typer.echo(f"Wrote {len(frame)} scores to {path}.")
 
 

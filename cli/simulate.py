@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from cli import context
 from core import simulation
+from core.csv_safety import safe_frame
 from core.simulation_policies import APPROVAL_REASON, RETRAIN_WEEKS
 
 COLUMNS = {
@@ -106,5 +107,5 @@ def simulate(
     took = time.perf_counter() - started
     typer.echo(f"\n{weeks} week(s), {customers:,} customers, seed {seed}: took {took:,.0f} s.")
     if out is not None:
-        weekly.to_csv(out, index=False)
+        safe_frame(weekly).to_csv(out, index=False)
         typer.echo(f"Weekly figures written to {out}.")

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from core import measurement
 from core.audit import AuditEvent
 from core.campaigns import Campaign, Offer, Status
+from core.csv_safety import safe_row
 from core.results import NOT_SUPPRESSED
 
 EVENT_COLUMNS = [
@@ -162,13 +163,15 @@ def export_csv(session: Session, *, filters: AuditFilter, chunk_rows: int = 5_00
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(EVENT_COLUMNS)
+    writer.writerow(safe_row(EVENT_COLUMNS))
     result = session.connection().execute(statement)
     try:
         for part in result.partitions(chunk_rows):
             for row in part:
                 writer.writerow(
-                    [row.at.isoformat() if c == "at" else getattr(row, c) for c in EVENT_COLUMNS]
+                    safe_row(
+                        row.at.isoformat() if c == "at" else getattr(row, c) for c in EVENT_COLUMNS
+                    )
                 )
             yield buffer.getvalue()
             buffer.seek(0)

@@ -25,6 +25,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
+from core.csv_safety import safe_row
+
 log = logging.getLogger(__name__)
 
 SENT = "sent"
@@ -86,10 +88,10 @@ class CsvExportChannel:
         try:
             with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
                 writer = csv.writer(out)
-                writer.writerow(header)
+                writer.writerow(safe_row(header))
                 for m in messages:
                     values = [m.fields.get(name) for name in extra]
-                    writer.writerow([m.email, m.first_name, m.subject, m.key, *values])
+                    writer.writerow(safe_row([m.email, m.first_name, m.subject, m.key, *values]))
             os.replace(temporary, target)
         except OSError as error:
             Path(temporary).unlink(missing_ok=True)

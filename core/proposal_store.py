@@ -10,6 +10,7 @@ from sqlalchemy import case, delete, func, select, update
 from core import playbook
 from core.bulk import large_cache, write_frame
 from core.campaigns import UNREVIEWED, Campaign, Offer, Status
+from core.csv_safety import safe_frame
 from core.manager_approval import large_audience
 
 
@@ -237,6 +238,6 @@ def export_offers(conn, path, *, week: str | None = None, chunk_rows: int = 50_0
         pd.DataFrame(columns=EXPORT_COLUMNS).to_csv(handle, index=False)
         for chunk in pd.read_sql(statement, conn, chunksize=chunk_rows):
             chunk["holdout"] = chunk["holdout"].astype(bool)
-            chunk.to_csv(handle, index=False, header=False)
+            safe_frame(chunk).to_csv(handle, index=False, header=False)
             written += len(chunk)
     return written
