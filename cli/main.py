@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from pathlib import Path
 
 import typer
 
@@ -89,13 +90,37 @@ def users_list() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain; names the first edited, deleted or reordered event."""
+def audit_verify(
+    against: Path = typer.Option(
+        None, "--against", help="A head exported earlier with `easel audit head`."
+    ),
+) -> None:
+    """Check the hash chain; names the first edited, deleted or reordered event.
+
+    With --against, also tells whether the trail still holds that exported head unchanged."""
+    exported = None
+    if against is not None:
+        try:
+            exported = audit.Head.from_json(against.read_text())
+        except (OSError, EaselError) as error:
+            context.fail(str(error))
     with session_scope(context.engine()) as session:
-        report = audit.verify(session)
-    if not report.ok:
-        context.fail(report.describe(), code=2)
-    typer.echo(report.describe())
+        if exported is None:
+            report = audit.verify(session)
+            ok, message = report.ok, report.describe()
+        else:
+            checked = audit.verify_against(session, exported)
+            ok, message = checked.ok, checked.message
+    if not ok:
+        context.fail(message, code=2)
+    typer.echo(message)
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the newest event's id and hash as JSON; keep it elsewhere to check later copies."""
+    with session_scope(context.engine()) as session:
+        typer.echo(audit.head(session).to_json())
 
 
 if __name__ == "__main__":

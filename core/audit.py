@@ -1,4 +1,10 @@
-"""The append-only audit log with a hash chain that shows any edit, deletion or reordering."""
+"""The append-only audit log with a hash chain that shows any edit, deletion or reordering.
+
+The application never changes or removes an event: the ORM refuses it (`AuditImmutable`), and on
+PostgreSQL a trigger refuses UPDATE and DELETE on the table (migration 0300). Someone who owns the
+database can still get round both; the chain then shows it, and an exported head (`head`,
+`verify_against`) shows even a chain rebuilt from scratch. Tamper-evident, not tamper-proof.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint, text
+from sqlalchemy import DDL, Column, Text, UniqueConstraint, event, func, text
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.errors import EaselError
 from core.roles import Actor
 
 GENESIS = "0" * 64
@@ -33,6 +41,44 @@ class AuditEvent(SQLModel, table=True):
     # The unique predecessor makes a fork in the chain impossible, even under concurrency.
     prev_hash: str
     hash: str
+
+
+class AuditImmutable(EaselError):
+    """Something tried to change or remove an audit event."""
+
+
+def _refuse(*_args: Any) -> None:
+    raise AuditImmutable("Audit events are append-only: they cannot be changed or deleted.")
+
+
+event.listen(AuditEvent, "before_update", _refuse)
+event.listen(AuditEvent, "before_delete", _refuse)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_bulk_changes(state: Any) -> None:
+    """A bulk UPDATE or DELETE of the model through a session skips those hooks; refuse it here."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is AuditEvent:
+        _refuse()
+
+
+# The same trigger as migration 0300, for databases built from the models (the tests' ones).
+TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION easel_audit_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit events are append-only: ' || TG_OP || ' refused on audit_events',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql
+"""
+TRIGGER = (
+    "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+    "FOR EACH ROW EXECUTE FUNCTION easel_audit_append_only()"
+)
+for _ddl in (TRIGGER_FUNCTION, TRIGGER):
+    event.listen(AuditEvent.__table__, "after_create", DDL(_ddl).execute_if(dialect="postgresql"))
 
 
 def _dump(value: Any) -> str | None:
@@ -165,3 +211,78 @@ def search(
         statement = statement.where(col(AuditEvent.at) < until)
     statement = statement.order_by(col(AuditEvent.id).desc()).offset(offset).limit(limit)
     return list(session.exec(statement))
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest event of the chain: keep a copy elsewhere to check a later trail against."""
+
+    event_id: int | None  # None: the trail was empty
+    hash: str
+    at: str | None
+
+    def to_json(self) -> str:
+        return json.dumps({"event_id": self.event_id, "hash": self.hash, "at": self.at}, indent=2)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Head:
+        try:
+            value = json.loads(raw)
+            event_id = value["event_id"]
+            digest = str(value["hash"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise InvalidHead(f"Not an exported audit head: {error}") from error
+        if len(digest) != 64 or (event_id is not None and not isinstance(event_id, int)):
+            raise InvalidHead("Not an exported audit head: event_id or hash is malformed.")
+        return cls(event_id, digest, value.get("at"))
+
+
+class InvalidHead(EaselError):
+    """The file given as an exported head is not one."""
+
+
+def head(session: Session) -> Head:
+    """The newest event's id and hash (the genesis value while the trail is empty)."""
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    if last is None:
+        return Head(None, GENESIS, None)
+    return Head(last.id, last.hash, last.at.astimezone(UTC).isoformat())
+
+
+@dataclass(frozen=True)
+class HeadReport:
+    ok: bool
+    message: str
+
+
+def verify_against(session: Session, exported: Head) -> HeadReport:
+    """Whether today's trail verifies and still holds the exported head unchanged.
+
+    The head's hash covers every event before it, so a match means nothing up to the head was
+    changed, removed or reordered since the export, even by someone who rebuilt the chain."""
+    chain = verify(session)
+    if not chain.ok:
+        return HeadReport(False, chain.describe())
+    if exported.event_id is None:
+        return HeadReport(
+            True, f"{chain.describe()} The exported head was the empty trail; nothing to compare."
+        )
+    kept = session.get(AuditEvent, exported.event_id)
+    if kept is None:
+        return HeadReport(
+            False,
+            f"The exported head, event {exported.event_id}, is no longer in the trail: events "
+            "were removed or the trail was replaced since the export.",
+        )
+    if kept.hash != exported.hash:
+        return HeadReport(
+            False,
+            f"Event {exported.event_id} is not the one exported (its hash differs): the trail "
+            "up to the exported head was rewritten since the export.",
+        )
+    later = session.exec(select(func.count()).where(col(AuditEvent.id) > exported.event_id)).one()
+    return HeadReport(
+        True,
+        f"{chain.describe()} It still holds the exported head, event {exported.event_id} "
+        f"({exported.hash[:12]}...), unchanged; {later} event(s) were added after it.",
+    )
