@@ -10,6 +10,7 @@ import typer
 
 from cli import campaigns as campaigns_cli
 from cli import context
+from cli import customers as customers_cli
 from cli import demo as demo_cli
 from cli import imports as imports_cli
 from cli import jobs as jobs_cli
@@ -34,6 +35,7 @@ app.command("demo")(demo_cli.demo)
 app.command("simulate")(simulate_cli.simulate)
 scoring_cli.register(app)
 campaigns_cli.register(app)
+customers_cli.register(app)
 
 
 @app.command()

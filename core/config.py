@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 30_000
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    pseudonym_key: str = ""  # keys the erasure's pseudonyms; a key file in data_dir when empty
     schedule: str = ""  # cadence overrides, e.g. "nightly_scoring=cron 0 2 * * *; inventory_watch=every 1h"
     # The background loop (jobs/): scoring, dispatch, outcomes, freshness.
     retrain_every_days: int = 7

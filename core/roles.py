@@ -30,6 +30,7 @@ class Permission(StrEnum):
     EDIT_SETTINGS = "edit_settings"
     PROPOSE_SERVICE_RECOVERY = "propose_service_recovery"
     RESOLVE_SENDS = "resolve_sends"
+    ERASE_CUSTOMERS = "erase_customers"
 
 
 P = Permission
@@ -68,6 +69,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_MODEL,
             P.EDIT_SETTINGS,
             P.RESOLVE_SENDS,
+            P.ERASE_CUSTOMERS,
         }
     ),
     Role.SYSTEM: frozenset(
