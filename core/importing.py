@@ -76,6 +76,10 @@ def read_table(path: Path) -> pd.DataFrame:
         if form == "csv":
             # keep_default_na=False: "NA" is a region, "null" a name; only empty cells are empty.
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            if not isinstance(frame.index, pd.RangeIndex):
+                # pandas takes the extra leading values of a row wider than the header for an
+                # index, which would shift every value one column to the right.
+                raise _rejected(path, "row 2 has more values than the header has columns")
         else:
             frame = pd.read_parquet(path)
     except pd.errors.EmptyDataError:
@@ -210,10 +214,11 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     if "quantity" not in frame:
         frame["quantity"] = pd.array([1] * len(frame), dtype="Int64")
     separator = "\x1f"
-    customer = frame["customer_id"].astype(str)
+    # Missing values (rejected later by the row checks) hash as empty text instead of failing.
+    customer = frame["customer_id"].astype(str).fillna("")
     day = frame["date"].dt.strftime("%Y-%m-%d").fillna("").astype(str)
     amount = frame["amount"].map(repr).astype(str)
-    quantity = frame["quantity"].astype(str)
+    quantity = frame["quantity"].astype(str).fillna("")
     content = customer + separator + day + separator + amount + separator + quantity
     occurrence = content.groupby(content, sort=False).cumcount().astype(str)
     text = (content + separator + occurrence).tolist()
