@@ -57,7 +57,8 @@ class DispatchSummary:
     held: int = 0
     expired: int = 0
     suppressed: int = 0
-    uncertain: int = 0
+    uncertain: int = 0  # the channel may or may not have delivered them in this run
+    awaiting: int = 0  # an earlier attempt's outcome is unknown; a person must settle it
     failed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -69,8 +70,13 @@ class DispatchSummary:
         return (
             f"{self.sent} sent, {self.already_sent} found sent earlier, {self.expired} expired, "
             f"{self.suppressed} suppressed, {self.held} held by pauses, {self.failed} refused, "
-            f"{self.uncertain} uncertain"
+            f"{self.uncertain} uncertain, {self.awaiting} awaiting a person"
         )
+
+    @property
+    def complete(self) -> bool:
+        """Whether every offer handed to the channel in this run was delivered."""
+        return not (self.failed or self.uncertain)
 
 
 def channel_from_settings(settings: Settings, *, now: datetime) -> Channel:
@@ -341,6 +347,8 @@ def dispatch(
                 summary.already_sent += 1
         elif result.status == "failed":
             summary.failed += 1
+        elif result.status == sends.DUPLICATE:
+            summary.awaiting += 1
         else:
             summary.uncertain += 1
             log.warning("Offer %s: delivery uncertain (%s).", row.offer_id, result.detail)
@@ -382,7 +390,7 @@ def dispatch(
             ),
             changes,
         )
-    if summary.changes or summary.held or summary.failed or summary.uncertain:
+    if summary.changes or summary.held or summary.failed or summary.uncertain or summary.awaiting:
         audit.record(
             session,
             actor=actor,
@@ -399,6 +407,7 @@ def dispatch(
                 "held": int(summary.held),
                 "refused": int(summary.failed),
                 "uncertain": int(summary.uncertain),
+                "awaiting": int(summary.awaiting),
                 "reasons": summary.reasons,
             },
             now=now,

@@ -101,20 +101,22 @@ def test_smtp_due_offers_arrive_once_with_their_content(world, now, smtp):
     assert len(mailbox.received) == 2  # a rerun sends nothing twice
 
 
-def test_smtp_server_down_leaves_the_offers_retryable_and_the_run_says_so(world, now, smtp):
+def test_smtp_server_down_fails_the_run_and_leaves_the_offers_retryable(world, now, smtp):
     mailbox, controller = smtp
     outcome = _dispatch(world, now)
-    assert outcome.status == "succeeded" and outcome.rows == 0
-    assert "0 sent" in _last_run(world).message and "2 refused" in _last_run(world).message
+    assert outcome.status == "failed" and _last_run(world).status == "failed"
+    assert "0 sent" in outcome.error and "2 refused" in outcome.error
     offers = _offers(world)
     assert {offers[c].status for c in ("c1", "c3")} == {"approved"}
     with Session(world) as session:
         assert {s.status for s in session.exec(select(Send))} == {"failed"}
-        event = session.exec(select(AuditEvent)).one()
-    assert json.loads(event.after)["refused"] == 2
+        assert session.exec(select(AuditEvent)).all() == []  # the failed run changed nothing
     controller.start()
     later = now + timedelta(minutes=15)
     assert _dispatch(world, later).rows == 2
+    with Session(world) as session:
+        event = session.exec(select(AuditEvent)).one()
+    assert json.loads(event.after)["refused"] == 0 and len(json.loads(event.after)["sent"]) == 2
     assert sorted(m["To"] for m in mailbox.received) == ["c1@example.org", "c3@example.org"]
     with Session(world) as session:
         attempts = {s.key: s.attempts for s in session.exec(select(Send))}
@@ -190,9 +192,9 @@ def test_webhook_a_wrong_secret_is_refused_by_the_receiver_and_retried(
     world, now, hook, monkeypatch
 ):
     monkeypatch.setenv("EASEL_WEBHOOK_SECRET", "not-the-secret")
-    assert _dispatch(world, now).rows == 0
+    outcome = _dispatch(world, now)
+    assert outcome.status == "failed" and "2 refused" in outcome.error
     assert [valid for _h, _b, valid in hook.received] == [False, False]
-    assert "2 refused" in _last_run(world).message
     monkeypatch.setenv("EASEL_WEBHOOK_SECRET", SECRET)
     assert _dispatch(world, now + timedelta(minutes=15)).rows == 2
     assert {o.status for o in _offers(world).values() if not o.holdout} == {"sent"}
@@ -201,7 +203,7 @@ def test_webhook_a_wrong_secret_is_refused_by_the_receiver_and_retried(
 def test_webhook_server_errors_leave_the_offers_retryable(world, now, hook):
     hook.broken = True
     outcome = _dispatch(world, now)
-    assert outcome.status == "succeeded" and "2 refused" in _last_run(world).message
+    assert outcome.status == "failed" and "2 refused" in _last_run(world).error
     assert {o.status for o in _offers(world).values()} == {"approved"}
     hook.broken = False
     assert _dispatch(world, now + timedelta(minutes=15)).rows == 2

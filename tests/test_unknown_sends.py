@@ -86,7 +86,7 @@ def test_an_unknown_send_blocks_a_resend_and_is_listed_with_its_offer(world, now
     assert _dispatch(world, now, LostAnswer()).uncertain == 2
     channel = FakeChannel()
     again = _dispatch(world, now + timedelta(minutes=15), channel)
-    assert again.uncertain == 2 and channel.sent == []
+    assert again.awaiting == 2 and channel.sent == []
     listed = _unresolved(world, now)
     offers = _offers(world)
     assert list(listed["customer_id"]) == ["c1", "c2"]
@@ -110,7 +110,7 @@ def test_not_delivered_releases_the_offer_for_the_next_dispatch(world, now, admi
     assert _resolve(world, admin, [key], sends.NOT_DELIVERED, now) == 1
     channel = FakeChannel()
     summary = _dispatch(world, now + timedelta(minutes=30), channel)
-    assert channel.sent == [key] and summary.sent == 1 and summary.uncertain == 1
+    assert channel.sent == [key] and summary.sent == 1 and summary.awaiting == 1
     assert _offers(world)["c1"].status == "sent"
     assert list(_unresolved(world, now)["customer_id"]) == ["c2"]
     with Session(world) as session:
