@@ -93,3 +93,16 @@ def test_a_provider_identity_unknown_to_us_is_refused_with_a_message(people):
     test.run()
     assert "actor" not in test.session_state
     assert "has no Easel account" in test.error[0].value
+
+
+def test_repeated_wrong_passwords_in_the_console_lock_the_account(people, monkeypatch):
+    monkeypatch.setenv("EASEL_LOGIN_MAX_FAILURES", "3")
+    for password in ("wrong-1", "wrong-2", "wrong-3", "pat-secret"):
+        test = pages.app()
+        test.run()
+        test.text_input[0].input("pat")
+        test.text_input[1].input(password)
+        test.button[0].click()
+        test.run()
+        assert "actor" not in test.session_state
+    assert "locked after repeated failed sign-ins" in test.error[0].value

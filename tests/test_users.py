@@ -97,3 +97,39 @@ def test_role_change_is_audited(engine, now, admin):
         assert users.get_user(session, "pat").role == "manager"
         event = audit.search(session, action="user.set_role")[0]
     assert event.before == '{"role":"planner"}' and event.after == '{"role":"manager"}'
+
+
+def test_the_hash_is_slow_salted_and_verifies(engine, now):
+    from argon2 import PasswordHasher, extract_parameters
+
+    _add(engine, now)
+    _add(engine, now, name="sue")
+    with Session(engine) as session:
+        pat, sue = users.get_user(session, "pat"), users.get_user(session, "sue")
+    parameters = extract_parameters(pat.password_hash)
+    # OWASP's floor for Argon2id: 19 MiB of memory and two passes.
+    assert parameters.type.name == "ID"
+    assert parameters.memory_cost >= 19 * 1024 and parameters.time_cost >= 2
+    assert pat.password_hash != sue.password_hash  # same password, different salt
+    assert PasswordHasher().verify(pat.password_hash, "correct horse")
+
+
+def test_a_locked_account_is_refused_even_with_the_right_password_until_the_lock_ends(engine, now):
+    _add(engine, now)
+    for _ in range(2):
+        with Session(engine) as session:
+            users.authenticate(session, username="pat", password="nope", now=now, max_failures=2)
+            session.commit()
+    lock = timedelta(minutes=15)
+    with Session(engine) as session:
+        for moment, signed_in in ((now, False), (now + lock - timedelta(seconds=1), False)):
+            result = users.authenticate(
+                session, username="pat", password="correct horse", now=moment, max_failures=2
+            )
+            assert (result.user is not None) is signed_in
+        assert (
+            users.authenticate(
+                session, username="pat", password="correct horse", now=now + lock, max_failures=2
+            ).user
+            is not None
+        )
