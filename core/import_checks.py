@@ -178,7 +178,11 @@ def parse_column(text: pd.Series, column: Column, problems: Problems, now: datet
             (when < earliest).to_numpy(), name, f"{{value}} is before {EARLIEST_DATE}", value=when
         )
         return when
-    # str
+    # str. PostgreSQL text cannot hold a NUL character, and no id or name needs one: a file
+    # with NULs in its text is binary or wrongly encoded. Left empty, so no query sees them.
+    nul = text.str.contains("\x00", regex=False).astype("boolean").fillna(False)
+    problems.add(nul.to_numpy(dtype=bool), name, "the value holds a NUL character (binary data?)")
+    text = text.where(~nul.to_numpy(dtype=bool), None)
     if column.choices:
         text = text.str.lower()
         bad = given & ~text.isin(column.choices).to_numpy()

@@ -294,3 +294,14 @@ def test_dates_far_apart_are_rejected_not_crashing(shop, tmp_path, admin, now):
         encoding="utf-8",
     )
     attempt(shop, path, "orders", admin, now, counts(shop))
+
+
+def test_a_nul_character_in_text_is_rejected_with_its_row(shop, tmp_path, admin, now):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,name\nc7,Ann\nc8\x00,Bob\nc9,B\x00b\n", encoding="utf-8")
+    before = counts(shop)
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(shop, kind="customers", path=path, actor=admin, now=now)
+    where = {(p.row, p.column) for p in rejected.value.problems}
+    assert where == {(3, "customer_id"), (4, "name")}
+    assert counts(shop) == before
