@@ -61,6 +61,7 @@ class DispatchSummary:
     awaiting: int = 0  # an earlier attempt's outcome is unknown; a person must settle it
     failed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    first_problem: str = ""  # what the channel said about the first offer it did not deliver
 
     @property
     def changes(self) -> int:
@@ -347,10 +348,12 @@ def dispatch(
                 summary.already_sent += 1
         elif result.status == "failed":
             summary.failed += 1
+            summary.first_problem = summary.first_problem or result.detail
         elif result.status == sends.DUPLICATE:
             summary.awaiting += 1
         else:
             summary.uncertain += 1
+            summary.first_problem = summary.first_problem or result.detail
             log.warning("Offer %s: delivery uncertain (%s).", row.offer_id, result.detail)
     for action, status in ((EXPIRE, Status.EXPIRED), (SUPPRESS, Status.SUPPRESSED)):
         chosen = decided[decided["action"] == action]

@@ -34,7 +34,10 @@ def run(context: JobContext) -> int:
         progress=context.progress,
     )
     if not summary.complete:
-        raise DeliveryIncomplete(f"Not every offer was delivered: {summary.describe()}.")
+        raise DeliveryIncomplete(
+            f"Not every offer was delivered: {summary.describe()}. "
+            f"The first problem: {summary.first_problem}"
+        )
     context.progress(1.0, summary.describe())
     # In the job's own transaction too, so that the run's note says what happened on SQLite,
     # where progress is not written while the job runs.
