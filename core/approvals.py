@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from core import audit, campaign_reviews
 from core.campaigns import Campaign, Offer, Status
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound, StaleVersion
 from core.roles import Actor, Permission, require
 
@@ -21,6 +22,7 @@ def exclude_offers(
     `versions` maps offer id to the version the person saw.
     """
     require(actor, Permission.OVERRIDE_OFFERS)
+    begin_write(session)
     if not versions:
         raise InvalidInput("Select at least one customer with an offer.")
     for offer_id, version in sorted(versions.items()):
@@ -48,6 +50,7 @@ def move_offer(
 ) -> Offer:
     """Give a customer the offer of another campaign of the same week instead of this one."""
     require(actor, Permission.OVERRIDE_OFFERS)
+    begin_write(session)
     offer = session.get(Offer, offer_id)
     target = session.get(Campaign, campaign_id)
     if offer is None or target is None:

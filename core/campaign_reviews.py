@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from core import audit, freshness
 from core.campaigns import Campaign, Offer, Status
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
 from core.manager_approval import may_approve, needs_manager
 from core.roles import Actor, Permission, require
@@ -127,6 +128,7 @@ def approve(
     With `stock_max_age`, a stock feed older than that blocks the approval (core.freshness).
     """
     require(actor, Permission.APPROVE_CAMPAIGNS)
+    begin_write(session)
     reason = _reason(reason)
     campaign = _campaign(session, campaign_id, expected_version)
     if stock_max_age is not None:
@@ -162,6 +164,7 @@ def reject(
 ) -> Campaign:
     """Reject a proposed or edited campaign; its proposed offers are rejected with it."""
     require(actor, Permission.APPROVE_CAMPAIGNS)
+    begin_write(session)
     reason = _reason(reason)
     campaign = _campaign(session, campaign_id, expected_version)
     if campaign.status not in REVIEWABLE:
@@ -196,6 +199,7 @@ def edit(
 ) -> Campaign:
     """Change discount, audience cap or send date; the campaign then needs approving (again)."""
     require(actor, Permission.APPROVE_CAMPAIGNS)
+    begin_write(session)
     reason = _reason(reason)
     campaign = _campaign(session, campaign_id, expected_version)
     if campaign.status not in (*REVIEWABLE, Status.APPROVED):
@@ -283,6 +287,7 @@ def override_offer(
 ) -> Offer:
     """Change one customer's offer (discount or SKU), or exclude the customer; kept on reruns."""
     require(actor, Permission.OVERRIDE_OFFERS)
+    begin_write(session)
     reason = _reason(reason)
     offer = session.get(Offer, offer_id)
     if offer is None:

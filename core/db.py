@@ -8,7 +8,13 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
+
+from core.errors import StaleVersion
+
+# SQLite's answer to a transaction that read an older snapshot and then tried to write.
+SQLITE_BUSY_SNAPSHOT = 517
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
@@ -58,6 +64,28 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with Session(engine, expire_on_commit=False) as session:
         try:
+
+
+def begin_write(session: Session) -> None:
+    """Take SQLite's write lock now, before a service reads the rows it is going to change.
+
+    In WAL mode a transaction that has read cannot start writing once another connection has
+    committed since that read: SQLite answers "database is locked" at once instead of waiting.
+    A write as the transaction's first statement (like BEGIN IMMEDIATE) waits for the busy
+    timeout instead, and then reads the latest rows. PostgreSQL needs nothing here.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    try:
+        session.connection().exec_driver_sql("UPDATE job_locks SET run_id = run_id WHERE 0")
+    except OperationalError as error:
+        # The session read before calling the service and someone has committed since:
+        # its rows are stale, which the person can fix by reloading.
+        if getattr(error.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT:
+            raise StaleVersion(
+                "Someone else saved a change since this was read; reload and try again."
+            ) from None
+        raise
             yield session
             session.commit()
         except BaseException:

@@ -10,6 +10,7 @@ from sqlalchemy import or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core import audit
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound
 from core.roles import Actor, Permission, require
 from core.tables import Customer, Product, Supplier
@@ -82,6 +83,7 @@ def pause(
 ) -> Pause:
     """Pause offers on one thing (or everything) with a reason, from a start to an optional end."""
     require(actor, Permission.PAUSE_OFFERS)
+    begin_write(session)
     try:
         scope_value = PauseScope(scope)
     except ValueError:
@@ -127,6 +129,7 @@ def pause(
 def lift(*, session: Session, actor: Actor, pause_id: int, reason: str, now: datetime) -> Pause:
     """End a pause now; the reason is kept with it and in the audit trail."""
     require(actor, Permission.PAUSE_OFFERS)
+    begin_write(session)
     if not reason or not reason.strip():
         raise InvalidInput("Lifting a pause needs a reason.")
     row = session.get(Pause, pause_id)

@@ -1,0 +1,285 @@
+"""Several people (threads, and processes) deciding on the same campaigns at once while the
+dispatch job runs: one decision per version wins, the others get a clear StaleVersion, nothing
+is lost or sent twice, nobody waits for ever, and SQLite never says "database is locked"."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from core import campaign_reviews, dispatch, pauses
+from core.audit import AuditEvent, verify
+from core.campaigns import Campaign, Offer
+from core.channels import SENT, Result
+from core.db import make_engine
+from core.errors import EaselError, InvalidInput, StaleVersion
+from core.roles import SYSTEM, Actor, Role
+from jobs import registry
+from tests import loop_factories as f
+
+JOIN_TIMEOUT = 60  # seconds; a thread still alive after this is a deadlock
+CAMPAIGNS = (1, 2, 3)
+PEOPLE = [
+    Actor("meg", Role.MANAGER),
+    Actor("pat", Role.PLANNER),
+    Actor("pia", Role.PLANNER),
+    Actor("max", Role.MANAGER),
+]
+
+
+class CountingChannel:
+    name = "counting"
+
+    def __init__(self):
+        self.keys: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, messages):
+        with self.lock:
+            self.keys += [m.key for m in messages]
+        return [Result(m.key, SENT, "ok") for m in messages]
+
+
+@pytest.fixture
+def world(engine):
+    """Three proposed campaigns of four offers each (one held out), due today."""
+    f.catalogue(engine)
+    f.customers(engine, *(f"c{n}" for n in range(12)))
+    for campaign_id in CAMPAIGNS:
+        f.campaign(engine, campaign_id, status="proposed", campaign_type=f"type{campaign_id}")
+        for n in range(4):
+            customer = f"c{(campaign_id - 1) * 4 + n}"
+            f.offer(
+                engine,
+                campaign_id,
+                customer,
+                status="proposed",
+                holdout=n == 3,
+                campaign_type=f"type{campaign_id}",
+            )
+    return engine
+
+
+@dataclass
+class Outcomes:
+    won: Counter = field(default_factory=Counter)  # (campaign, round) -> wins
+    stale: int = 0
+    refused: int = 0
+    unexpected: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, key, error: BaseException | None) -> None:
+        with self.lock:
+            if error is None:
+                self.won[key] += 1
+            elif isinstance(error, StaleVersion):
+                assert "reload and try again" in str(error)
+                self.stale += 1
+            elif isinstance(error, EaselError):
+                self.refused += 1
+            else:
+                self.unexpected.append("".join(traceback.format_exception(error))[-1500:])
+
+
+def _version(engine, campaign_id: int) -> int:
+    with Session(engine) as session:
+        return session.get(Campaign, campaign_id).version
+
+
+def _decide(engine, person: Actor, action: str, campaign_id: int, version: int, now):
+    with Session(engine, expire_on_commit=False) as session:
+        common = {
+            "session": session,
+            "campaign_id": campaign_id,
+            "actor": person,
+            "now": now,
+            "expected_version": version,
+        }
+        if action == "approve":
+            campaign_reviews.approve(reason=f"{person.username} approves", **common)
+        elif action == "edit":
+            campaign_reviews.edit(reason="smaller", discount_pct=5.0, **common)
+        else:
+            campaign_reviews.reject(reason="not now", **common)
+        session.commit()
+
+
+def _run_threads(targets) -> list[threading.Thread]:
+    threads = [threading.Thread(target=t, daemon=True) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(JOIN_TIMEOUT)
+    assert not [t for t in threads if t.is_alive()], "a thread hung: deadlock"
+    return threads
+
+
+def test_people_racing_on_the_same_versions_never_lose_an_update(world, now, monkeypatch):
+    channel = CountingChannel()
+    monkeypatch.setattr(dispatch, "channel_from_settings", lambda _s, now: channel)
+    outcomes = Outcomes()
+    rounds = 3
+    barrier = threading.Barrier(len(PEOPLE))
+    actions = ["edit", "approve", "edit"]  # each round: everyone tries the same kind of change
+    jobs_done: list[str] = []
+    stop = threading.Event()
+
+    def person(index: int):
+        me = PEOPLE[index]
+        for round_ in range(rounds):
+            seen = {c: _version(world, c) for c in CAMPAIGNS}
+            barrier.wait(JOIN_TIMEOUT)  # everyone has read the same versions
+            for campaign_id in CAMPAIGNS:
+                try:
+                    _decide(world, me, actions[round_], campaign_id, seen[campaign_id], now)
+                    outcomes.note((campaign_id, round_), None)
+                except BaseException as error:
+                    outcomes.note((campaign_id, round_), error)
+            barrier.wait(JOIN_TIMEOUT)  # the round is over for everyone
+
+    def pauser():
+        for n in range(6):
+            with Session(world, expire_on_commit=False) as session:
+                try:
+                    row = pauses.pause(
+                        session=session,
+                        actor=PEOPLE[n % 2],
+                        scope="customer",
+                        target=f"c{n}",
+                        reason="asked us to wait",
+                        now=now,
+                    )
+                    session.commit()
+                    outcomes.note(("pause", n), None)
+                    pauses.lift(
+                        session=session,
+                        actor=PEOPLE[1],
+                        pause_id=row.id,
+                        reason="call done",
+                        now=now,
+                    )
+                    session.commit()
+                    outcomes.note(("lift", n), None)
+                except BaseException as error:
+                    outcomes.note(("pause", n), error)
+
+    def dispatcher():
+        n = 0
+        while not stop.is_set() and n < 40:
+            slot = now + timedelta(minutes=15 * n)
+            outcome = registry.run(world, "dispatch", slot=slot, actor=SYSTEM, clock=lambda: now)
+            jobs_done.append(outcome.status)
+            n += 1
+
+    job = threading.Thread(target=dispatcher, daemon=True)
+    job.start()
+    _run_threads([lambda i=i: person(i) for i in range(len(PEOPLE))] + [pauser])
+    stop.set()
+    job.join(JOIN_TIMEOUT)
+    assert not job.is_alive(), "the dispatch job hung"
+    assert outcomes.unexpected == []  # e.g. "database is locked"
+    assert set(jobs_done) <= {"succeeded", "busy"} and "succeeded" in jobs_done
+    # One winner per campaign and round; every loser was told its view was stale.
+    for campaign_id in CAMPAIGNS:
+        for round_ in range(rounds):
+            assert outcomes.won[(campaign_id, round_)] == 1, (campaign_id, round_)
+    assert outcomes.stale == len(CAMPAIGNS) * rounds * (len(PEOPLE) - 1)
+    with Session(world) as session:
+        for campaign_id in CAMPAIGNS:
+            campaign = session.get(Campaign, campaign_id)
+            assert campaign.version == 1 + rounds  # no update lost, none applied twice
+            assert (campaign.status, campaign.discount_pct) == ("edited", 5.0)
+        actions_done = Counter(session.exec(select(AuditEvent.action)).scalars())
+        assert actions_done["campaign.edit"] == 2 * len(CAMPAIGNS)
+        assert actions_done["campaign.approve"] == len(CAMPAIGNS)
+        assert actions_done["pause.create"] == actions_done["pause.lift"] == 6
+        assert verify(session).ok
+        sent = session.exec(select(Offer.id).where(Offer.sent_at.is_not(None))).scalars().all()
+        holdout = set(session.exec(select(Offer.id).where(Offer.holdout)).scalars())
+    # Whatever went out between the approval and the next edit went once, never to the holdout.
+    assert len(channel.keys) == len(set(channel.keys))
+    assert {int(k.removeprefix("offer:")) for k in channel.keys} == set(sent)
+    assert not holdout & set(sent)
+
+
+def test_the_loser_of_a_race_changed_nothing(world, now):
+    version = _version(world, 1)
+    _decide(world, PEOPLE[0], "approve", 1, version, now)
+    with Session(world) as session:
+        before = session.get(Campaign, 1).model_dump()
+        events = session.exec(select(func.count()).select_from(AuditEvent)).one()[0]
+    with pytest.raises(StaleVersion, match="changed by meg"):
+        _decide(world, PEOPLE[1], "reject", 1, version, now)
+    with Session(world) as session:
+        assert session.get(Campaign, 1).model_dump() == before
+        assert session.exec(select(func.count()).select_from(AuditEvent)).one()[0] == events
+
+
+def test_a_decision_after_a_stale_read_in_the_same_session_is_told_to_reload(world, now):
+    with Session(world) as mine:
+        seen = mine.get(Campaign, 1)  # the page read it ...
+        version = seen.version
+        _decide(world, PEOPLE[1], "edit", 1, version, now)  # ... someone else saved meanwhile
+        with pytest.raises(StaleVersion, match="reload and try again"):
+            campaign_reviews.approve(
+                session=mine,
+                campaign_id=1,
+                actor=PEOPLE[0],
+                reason="looks fine",
+                now=now,
+                expected_version=version,
+            )
+        mine.rollback()
+    with Session(world) as session:
+        assert session.get(Campaign, 1).status == "edited"
+
+
+def _process_decision(url: str, person: tuple[str, str], version: int, now, barrier, results):
+    """In a process of its own: wait for the others, then approve campaign 1 at `version`."""
+    engine = make_engine(url)
+    actor = Actor(person[0], Role(person[1]))
+    barrier.wait(JOIN_TIMEOUT)
+    try:
+        _decide(engine, actor, "approve", 1, version, now)
+        results.put((actor.username, "won"))
+    except StaleVersion:
+        results.put((actor.username, "stale"))
+    except InvalidInput as error:
+        results.put((actor.username, f"refused: {error}"))
+    except BaseException as error:
+        results.put((actor.username, f"unexpected: {error!r}"))
+    finally:
+        engine.dispose()
+
+
+def test_processes_racing_on_one_campaign_leave_one_winner(world, now):
+    url = world.url.render_as_string(hide_password=False)
+    version = _version(world, 1)
+    spawn = multiprocessing.get_context("spawn")
+    barrier, results = spawn.Barrier(3), spawn.Queue()
+    people = [("meg", "manager"), ("pat", "planner"), ("max", "manager")]
+    processes = [
+        spawn.Process(target=_process_decision, args=(url, p, version, now, barrier, results))
+        for p in people
+    ]
+    for p in processes:
+        p.start()
+    answers = [results.get(timeout=JOIN_TIMEOUT) for _ in processes]
+    for p in processes:
+        p.join(JOIN_TIMEOUT)
+        assert p.exitcode == 0
+    assert sorted(a for _, a in answers) == ["stale", "stale", "won"], answers
+    with Session(world) as session:
+        assert session.get(Campaign, 1).version == version + 1
+        approvals = session.exec(
+            select(AuditEvent.actor).where(AuditEvent.action == "campaign.approve")
+        ).all()
+        assert len(approvals) == 1 and verify(session).ok
