@@ -4,9 +4,12 @@
 
 Each context (segment x risk band x value tier) has a known conversion rate per campaign and
 so a best campaign. Every week customers arrive with a random context and a random set of
-allowed campaigns (as after the guardrails); each policy picks one, responses are drawn from
-the true rates, and the bandit is refitted on everything it has seen. Regret = the best
-allowed rate minus the chosen one's, summed over customers (lower is better).
+allowed campaigns (as after the guardrails), each allowed offer with a known net value per
+conversion (its featured product's price less the discount: 1 to 60); each policy picks one,
+responses are drawn from the true rates, and the bandit is refitted on everything it has
+seen. Regret = the best allowed rate minus the chosen one's, summed over customers, and the
+same in net value (rate x value); lower is better. "bandit" weighs its draws by the offers'
+values (as the proposals do), "bandit, conversion only" does not.
 """
 
 from __future__ import annotations
@@ -42,15 +45,16 @@ CONTEXTS = [
 
 def simulate(
     policy: str, *, weeks: int, customers: int, seed: int, rates: np.ndarray
-) -> list[float]:
+) -> tuple[list[float], list[float]]:
     rng = np.random.default_rng(seed)
     history = []
-    regret = []
+    regret, value_regret = [], []
     priors = dict.fromkeys(ARMS, 0.05)
     for _ in range(weeks):
         cells = rng.integers(0, len(CONTEXTS), customers)
         allowed = rng.random((customers, len(ARMS))) < 0.5
         allowed[np.arange(customers), rng.integers(0, len(ARMS), customers)] = True
+        values = rng.uniform(1.0, 60.0, (customers, len(ARMS)))
         rows, cols = np.nonzero(allowed)
         candidates = pd.DataFrame(
             {
@@ -59,9 +63,10 @@ def simulate(
                 "context": np.array(CONTEXTS)[cells[rows]],
                 "row": rows,
                 "arm": cols,
+                "value": values[rows, cols],
             }
         )
-        if policy == "bandit":
+        if policy.startswith("bandit"):
             model = bandit.fit(
                 pd.DataFrame(history, columns=bandit.HISTORY_COLUMNS)
                 if history
@@ -69,6 +74,8 @@ def simulate(
                 priors=priors,
                 strength=20,
             )
+            if policy != "bandit":
+                candidates = candidates.drop(columns="value")
             chosen = bandit.choose(candidates, model, rng=rng, exploration_floor=0.05)
         elif policy == "random":
             chosen = candidates.sample(
@@ -80,9 +87,12 @@ def simulate(
         p = rates[cells[row], arm]
         best = np.where(allowed[row], rates[cells[row]], -1).max(axis=1)
         regret.append(float((best - p).sum()))
+        worth = rates[cells[row]] * values[row]
+        best_worth = np.where(allowed[row], worth, -1).max(axis=1)
+        value_regret.append(float((best_worth - p * values[row, arm]).sum()))
         converted = rng.random(len(p)) < p
         history.extend(zip(chosen["campaign_type"], chosen["context"], converted, strict=True))
-    return np.cumsum(regret).tolist()
+    return np.cumsum(regret).tolist(), np.cumsum(value_regret).tolist()
 
 
 def main() -> None:
@@ -99,22 +109,26 @@ def main() -> None:
     print(
         f"{len(CONTEXTS)} contexts, {len(ARMS)} campaigns, {args.customers} customers a week, {args.weeks} weeks"
     )
-    results = {}
-    for policy in ("bandit", "random", "fixed priority"):
+    results, value_results = {}, {}
+    for policy in ("bandit", "bandit, conversion only", "random", "fixed priority"):
         start = time.perf_counter()
-        results[policy] = simulate(
+        results[policy], value_results[policy] = simulate(
             policy, weeks=args.weeks, customers=args.customers, seed=args.seed, rates=rates
         )
-        print(f"  {policy:<15} {time.perf_counter() - start:6.1f} s")
+        print(f"  {policy:<24} {time.perf_counter() - start:6.1f} s")
     marks = sorted({1, 5, 10, args.weeks // 2, args.weeks} - {0})
-    table = pd.DataFrame(
-        {p: [r[w - 1] for w in marks] for p, r in results.items()},
-        index=[f"week {w}" for w in marks],
-    )
-    print("cumulative regret (expected conversions lost against the best allowed campaign):")
-    print(table.round(1).to_string())
-    last = {p: r[-1] - r[-2] for p, r in results.items()}
-    print("regret in the last week: " + ", ".join(f"{p} {v:.1f}" for p, v in last.items()))
+    for title, series in (
+        ("expected conversions", results),
+        ("expected net value", value_results),
+    ):
+        table = pd.DataFrame(
+            {p: [r[w - 1] for w in marks] for p, r in series.items()},
+            index=[f"week {w}" for w in marks],
+        )
+        print(f"cumulative regret ({title} lost against the best allowed offer):")
+        print(table.round(1).to_string())
+        last = {p: r[-1] - r[-2] for p, r in series.items()}
+        print("in the last week: " + ", ".join(f"{p} {v:.1f}" for p, v in last.items()))
 
 
 if __name__ == "__main__":

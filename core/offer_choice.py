@@ -1,5 +1,10 @@
 """Which campaign each customer gets among those that passed the guardrails (the bandit, up to
-the contact cap), what each chosen offer is expected to bring, and why, in words."""
+the contact cap), what each chosen offer is expected to bring, and why, in words.
+
+The bandit weighs each campaign's conversion by what one conversion is worth net of the
+offer's own discount and credit (`conversion_value`): the programme's goal is net revenue, so
+a 99-cent SKU that converts slightly better does not beat a 40.00 one, and a larger discount
+has to earn its cost in extra response."""
 
 from __future__ import annotations
 
@@ -77,11 +82,22 @@ def _prefixed(prefix: str, texts: pd.Series) -> pd.Series:
     return (prefix + texts).where(texts != "", "")
 
 
+def conversion_value(frame: pd.DataFrame, config: CampaignConfig) -> pd.Series:
+    """Net value of one conversion per row: the featured units at the discounted price, less a
+    credit. Rows without a featured product have no price to go by (NaN): the bandit then
+    weighs them as the customer's best featured offer, so their response rate alone decides."""
+    discount = frame["discount_pct"].fillna(0.0).astype(float) / 100.0
+    price = frame["price"].astype(float).where(frame["sku"].notna())
+    credit = frame["credit_amount"].fillna(0.0).astype(float)
+    return price * (1 - discount) * config.units_per_conversion - credit
+
+
 def choose(
     kept: pd.DataFrame, model, config: CampaignConfig, rng, contacted: pd.Series
 ) -> pd.DataFrame:
-    """Up to the contact cap of campaigns per customer, one bandit draw per free slot."""
-    remaining = kept
+    """Up to the contact cap of campaigns per customer, one bandit draw per free slot, each
+    maximising the conversion's net value (`conversion_value`)."""
+    remaining = kept.assign(value=conversion_value(kept, config)) if len(kept) else kept
     if not contacted.empty:
         room = config.contact_cap_per_week - remaining["customer_id"].map(contacted).fillna(0)
         remaining = remaining[room > 0]
@@ -100,7 +116,7 @@ def choose(
         remaining = remaining[~pairs.isin(taken)]
     if not picks:
         return kept.iloc[0:0].assign(propensity=[], expected_uptake=[], alternatives=[])
-    return pd.concat(picks, ignore_index=True)
+    return pd.concat(picks, ignore_index=True).drop(columns="value", errors="ignore")
 
 
 def second_choice(kept, offers, limited_out, model, config, rng, facts, spare, budget, contacted):

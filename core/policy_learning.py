@@ -2,9 +2,10 @@
 
 core.bandit keeps no state of its own: each week's proposals refit it from the recorded
 outcomes (core.bandit.fit). This update does that same fit once outcomes are in, and adds what
-the logged propensities allow: an inverse-propensity (self-normalised) estimate of each
-campaign's conversion, which corrects for the policy having sent some campaigns more often to
-the customers most likely to convert. Both are recorded as one audit event per run.
+the logged propensities allow: inverse-propensity (self-normalised) estimates of each
+campaign's conversion and of its revenue per offer (what the choice maximises, net of the
+discounts in the orders), which correct for the policy having sent some campaigns more often
+to the customers most likely to convert. Both are recorded as one audit event per run.
 """
 
 from __future__ import annotations
@@ -24,31 +25,53 @@ from core.roles import Actor, Permission, require
 
 log = logging.getLogger(__name__)
 
-REPORT_COLUMNS = ["campaign_type", "offers", "conversions", "posterior_rate", "ips_rate"]
+REPORT_COLUMNS = [
+    "campaign_type",
+    "offers",
+    "conversions",
+    "posterior_rate",
+    "ips_rate",
+    "ips_revenue",
+]
 
 
 def history(session: Session) -> pd.DataFrame:
-    """Treated offers with an outcome: campaign_type, context, converted, propensity."""
+    """Treated offers with an outcome: campaign_type, context, converted, propensity, revenue."""
     o = Offer.__table__
-    statement = select(o.c.campaign_type, o.c.context, o.c.converted, o.c.propensity).where(
-        o.c.converted.is_not(None), o.c.holdout.is_(False)
-    )
+    statement = select(
+        o.c.campaign_type,
+        o.c.context,
+        o.c.converted,
+        o.c.propensity,
+        o.c.outcome_revenue.label("revenue"),
+    ).where(o.c.converted.is_not(None), o.c.holdout.is_(False))
     return pd.read_sql(statement, session.connection())
 
 
 def report(frame: pd.DataFrame, model: bandit.BanditModel) -> pd.DataFrame:
-    """Per campaign: offers, conversions, the posterior rate and the propensity-weighted rate."""
+    """Per campaign: offers, conversions, the posterior rate, and the propensity-weighted rate
+    and revenue per offer (NaN where no revenue was recorded)."""
     if frame.empty:
         return pd.DataFrame(columns=REPORT_COLUMNS)
     reward = frame["converted"].astype(float)
     # Offers logged without a propensity (chosen by a person) count with weight one.
     weight = 1.0 / frame["propensity"].astype(float).where(frame["propensity"] > 0).fillna(1.0)
-    grouped = pd.DataFrame({"arm": frame["campaign_type"], "r": reward, "w": weight})
+    revenue = frame["revenue"] if "revenue" in frame else pd.Series(np.nan, index=frame.index)
+    grouped = pd.DataFrame(
+        {
+            "arm": frame["campaign_type"],
+            "r": reward,
+            "w": weight,
+            "wr": reward * weight,
+            "wv": revenue.astype(float) * weight,
+        }
+    )
     stats = grouped.groupby("arm").agg(
         offers=("r", "size"),
         conversions=("r", "sum"),
-        weighted=("r", lambda s: float(np.sum(s * grouped.loc[s.index, "w"]))),
+        weighted=("wr", "sum"),
         weights=("w", "sum"),
+        valued=("wv", lambda s: s.sum(min_count=1)),
     )
     out = pd.DataFrame(
         {
@@ -57,6 +80,7 @@ def report(frame: pd.DataFrame, model: bandit.BanditModel) -> pd.DataFrame:
             "conversions": stats["conversions"].astype(int).to_numpy(),
             "posterior_rate": [round(model.arm_rates.get(a, np.nan), 4) for a in stats.index],
             "ips_rate": (stats["weighted"] / stats["weights"]).round(4).to_numpy(),
+            "ips_revenue": (stats["valued"] / stats["weights"]).round(2).to_numpy(),
         }
     )
     return out[REPORT_COLUMNS]
@@ -80,7 +104,7 @@ def update(*, session: Session, actor: Actor, now: datetime) -> pd.DataFrame:
             "outcomes": len(frame),
             "cells": len(model.cells),
             "arm_rates": {k: round(v, 4) for k, v in model.arm_rates.items()},
-            "campaigns": table.to_dict(orient="records"),
+            "campaigns": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
         },
         now=now,
     )

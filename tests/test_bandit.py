@@ -117,3 +117,75 @@ def test_alternatives_name_the_other_arms():
     )
     row = chosen.iloc[0]
     assert row["alternatives"] == ({"win_back", "loyalty"} - {row["campaign_type"]}).pop()
+
+
+def test_values_weigh_the_draws_towards_net_value():
+    # Loyalty converts a little better, but one win-back conversion brings four times as much.
+    model = bandit.fit(_history({"win_back": 0.10, "loyalty": 0.12}), priors=PRIORS, strength=20)
+    candidates = _candidates(2000, ["win_back", "loyalty"])
+    by_rate = bandit.choose(candidates, model, rng=np.random.default_rng(6), exploration_floor=0.05)
+    valued = candidates.assign(
+        value=np.where(candidates["campaign_type"] == "win_back", 40.0, 10.0)
+    )
+    by_value = bandit.choose(valued, model, rng=np.random.default_rng(6), exploration_floor=0.05)
+    assert (by_rate["campaign_type"] == "loyalty").mean() > 0.6
+    assert (by_value["campaign_type"] == "win_back").mean() > 0.9
+    # The propensity is still the probability of the logged choice.
+    for _arm, group in by_value.groupby("campaign_type"):
+        assert group["propensity"].iloc[0] == pytest.approx(len(group) / len(by_value), abs=0.03)
+
+
+def test_equal_or_missing_values_leave_the_choice_to_conversion():
+    model = bandit.fit(_history({"win_back": 0.02, "loyalty": 0.20}), priors=PRIORS, strength=20)
+    candidates = _candidates(500, ["win_back", "loyalty"])
+    plain = bandit.choose(candidates, model, rng=np.random.default_rng(7), exploration_floor=0.1)
+    for value in (25.0, np.nan):
+        same = bandit.choose(
+            candidates.assign(value=value),
+            model,
+            rng=np.random.default_rng(7),
+            exploration_floor=0.1,
+        )
+        pd.testing.assert_frame_equal(same.drop(columns="value"), plain)
+
+
+def test_a_row_without_value_counts_as_the_customers_best():
+    model = bandit.fit(_history({"win_back": 0.02, "loyalty": 0.20}), priors=PRIORS, strength=20)
+    candidates = _candidates(1000, ["win_back", "loyalty"])
+    # Loyalty has no price to go by; win-back's value does not make it the better offer.
+    valued = candidates.assign(
+        value=np.where(candidates["campaign_type"] == "win_back", 30.0, np.nan)
+    )
+    chosen = bandit.choose(valued, model, rng=np.random.default_rng(8), exploration_floor=0.1)
+    assert (chosen["campaign_type"] == "loyalty").mean() > 0.85
+
+
+def test_offer_choice_weighs_each_offer_by_its_net_value_per_conversion():
+    from core import offer_choice
+    from core.campaign_config import CampaignConfig
+
+    config = CampaignConfig()
+    rows = pd.DataFrame(
+        {
+            "sku": ["A", "B", None],
+            "price": [40.0, 0.99, 0.0],
+            "discount_pct": [20.0, 10.0, 0.0],
+            "credit_amount": [0.0, 0.0, 10.0],
+        }
+    )
+    value = offer_choice.conversion_value(rows, config)
+    assert value.iloc[:2].tolist() == pytest.approx([32.0, 0.891])
+    assert np.isnan(value.iloc[2])  # no featured product: no price to go by
+    # A 99-cent SKU that converts better does not win over a 40.00 one.
+    model = bandit.fit(_history({"win_back": 0.10, "loyalty": 0.14}), priors=PRIORS, strength=20)
+    candidates = _candidates(1000, ["win_back", "loyalty"]).assign(
+        sku=lambda f: np.where(f["campaign_type"] == "win_back", "A", "B"),
+        price=lambda f: np.where(f["campaign_type"] == "win_back", 40.0, 0.99),
+        discount_pct=lambda f: np.where(f["campaign_type"] == "win_back", 20.0, 10.0),
+        credit_amount=0.0,
+    )
+    chosen = offer_choice.choose(
+        candidates, model, config, np.random.default_rng(3), pd.Series(dtype=float)
+    )
+    assert "value" not in chosen and chosen["customer_id"].is_unique
+    assert (chosen["campaign_type"] == "win_back").mean() > 0.9

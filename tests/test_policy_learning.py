@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from sqlmodel import Session, select
 
 from core import bandit, policy_learning
@@ -28,6 +29,11 @@ def test_propensity_weighting_corrects_for_who_the_policy_chose():
     [row] = policy_learning.report(frame, model).to_dict(orient="records")
     assert row["offers"] == 4 and row["conversions"] == 2
     assert row["ips_rate"] < 0.5  # the naive rate is 0.5
+    assert pd.isna(row["ips_revenue"])  # no revenue recorded
+    valued = frame.assign(revenue=[30.0, 30.0, 0.0, 0.0])
+    [row] = policy_learning.report(valued, model).to_dict(orient="records")
+    assert row["ips_revenue"] < 15.0  # the naive revenue per offer is 15.00
+    assert row["ips_revenue"] == pytest.approx(30.0 * row["ips_rate"])
 
 
 def test_the_job_refits_from_outcomes_and_records_what_it_learned(engine, now):
@@ -42,4 +48,7 @@ def test_the_job_refits_from_outcomes_and_records_what_it_learned(engine, now):
     assert again.status == "already_done"
     with Session(engine) as session:
         [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "bandit.update"))
-    assert event.actor == "system" and json.loads(event.after)["outcomes"] == 2
+    after = json.loads(event.after)
+    assert event.actor == "system" and after["outcomes"] == 2
+    [win_back] = [c for c in after["campaigns"] if c["offers"] == 2]
+    assert win_back["ips_revenue"] == 10.0  # 20.00 and nothing, both chosen with propensity 0.5
