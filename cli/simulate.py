@@ -24,6 +24,7 @@ COLUMNS = {
     "net_revenue": "net revenue",
     "offers_sent": "offers sent",
     "out_of_stock_offers": "out-of-stock offers",
+    "next_year_value": "next-year value",
 }
 
 
@@ -37,7 +38,7 @@ def format_table(frame: pd.DataFrame) -> str:
             value = row[key]
             if key.endswith("_rate"):
                 cells.append(f"{value:.1%}")
-            elif key in ("revenue", "discount_spend", "net_revenue"):
+            elif key in ("revenue", "discount_spend", "net_revenue", "next_year_value"):
                 cells.append(f"{value:,.0f}")
             else:
                 cells.append(f"{int(value):,}")

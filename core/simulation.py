@@ -10,11 +10,15 @@ Metrics (core.simulation.metrics), over the simulated weeks:
   share that have departed by the end (hidden state: the world knows who left);
 - repeat-purchase rate: the share of all customers (everyone has bought before) who ordered
   again during the run;
-- revenue: list value of every order placed in the run (before discounts);
+- revenue: list value of every order placed in the run (before discounts), cancelled
+  back-orders excepted;
 - discount spend: discounts on offer-response orders plus credits of sent offers answered;
 - net revenue: revenue minus discount spend (every customer is an existing one, so this is
   the retained revenue net of discounts);
-- offers sent, and offers that featured a SKU with nothing on hand at send time.
+- offers sent, and offers that featured a SKU with nothing on hand at send time;
+- next-year value (beside the in-year figures, not part of them): what the customers still
+  active at the end would buy in the following year with no programme, at the world's own
+  rates (next_year_value).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy.engine import Engine
 
 from core import demo, schema, simulation_policies, simulation_start, simulation_world
 from core.db import make_engine
+from core.demo_orders import leave_logit
 from core.response_simulation import TRAIT_COLUMNS
 from core.simulation_world import Contacts, World
 from core.tables import Order
@@ -158,7 +163,7 @@ def metrics(run: Run) -> dict:
         func.count(func.distinct(o.c.customer_id)),
         func.coalesce(func.sum(o.c.amount + o.c.discount_amount), 0.0),
         func.coalesce(func.sum(o.c.discount_amount), 0.0),
-    ).where(o.c.ordered_date >= first)
+    ).where(o.c.ordered_date >= first, o.c.status != "cancelled")
     with run.engine.connect() as conn:
         orders, buyers, revenue, discounts = conn.execute(statement).one()
     sent = pd.concat(run.sent, ignore_index=True) if run.sent else pd.DataFrame()
@@ -180,7 +185,53 @@ def metrics(run: Run) -> dict:
         "net_revenue": round(float(revenue) - spend, 2),
         "offers_sent": len(treated),
         "out_of_stock_offers": int(treated["out_of_stock"].sum()) if len(treated) else 0,
+        "next_year_value": round(next_year_value(run), 2),
     }
+
+
+def next_year_value(run: Run) -> float:
+    """Expected list revenue, in the year after the run, of the customers still active at its
+    end, with no programme, at the world's own rates: each orders `rate` times a year until
+    their hidden lifetime ends, and after each order leaves with the generator's chance at
+    their usual satisfaction (core.demo_orders.leave_logit); an order is worth their average
+    order before the run (the same for every policy)."""
+    world = run.world
+    end_day = world.start_day + 7 * len(run.weeks)
+    alive = np.flatnonzero(world.alive)
+    if len(alive) == 0:
+        return 0.0
+    latent = world.latent
+    years = np.clip(world.lifetime_end[alive] - end_day, 0, 365) / 365.0
+    expected = latent["rate"].to_numpy(np.float64)[alive] * years
+    none = np.zeros(len(alive), dtype=bool)
+    leave = 1.0 / (
+        1.0
+        + np.exp(
+            -leave_logit(
+                latent,
+                alive,
+                first=none,
+                late=none,
+                days_late=0,
+                complaint=none,
+                satisfaction=latent["satisfaction"].to_numpy()[alive],
+                cancelled_backorder=none,
+            )
+        )
+    )
+    # Orders before leaving: 1 + (1 - q) + (1 - q)^2 + ... over the expected orders.
+    orders = (1.0 - (1.0 - leave) ** expected) / leave
+    o = Order.__table__
+    statement = (
+        select(o.c.customer_id, func.avg(o.c.amount + o.c.discount_amount))
+        .where(o.c.ordered_date < world.week_start(0), o.c.status != "cancelled")
+        .group_by(o.c.customer_id)
+    )
+    with run.engine.connect() as conn:
+        average = dict(conn.execute(statement).all())
+    value = world.customer_ids.iloc[alive].map(average).astype(float)
+    value = value.fillna(value.mean() if value.notna().any() else 0.0).to_numpy()
+    return float((orders * value).sum())
 
 
 def table(runs: dict[str, Run]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from core.bulk import write_frame
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 MAX_LINES = 8
 SUBSTITUTE_SHARE = 0.4  # who takes a substitute from the same line when a SKU is short
+# A back-ordered line is cancelled (a lost sale) with the demo generator's own extra chance of
+# cancelling an order with a back-order (core.demo_orders: 1.5% + 12% when back-ordered).
+BACKORDER_CANCEL_SHARE = 0.12
 
 
 def organic_lines(world: World, rng: np.random.Generator, buyers: np.ndarray):
@@ -63,17 +66,32 @@ def response_lines(engine: Engine, world: World, first: date, last: date) -> pd.
     """Offer-response orders (core.response_simulation) dated within the week: their lines."""
     o, line = Order.__table__, OrderLine.__table__
     statement = (
-        select(o.c.customer_id, o.c.ordered_date, line.c.sku, line.c.quantity)
+        select(o.c.order_id, o.c.customer_id, o.c.ordered_date, line.c.sku, line.c.quantity)
         .select_from(o.join(line, line.c.order_id == o.c.order_id))
         .where(o.c.order_id.like("R%"), o.c.ordered_date >= first, o.c.ordered_date <= last)
     )
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
-    return pd.DataFrame(rows, columns=["customer_id", "ordered_date", "sku", "quantity"])
+    return pd.DataFrame(
+        rows, columns=["order_id", "customer_id", "ordered_date", "sku", "quantity"]
+    )
 
 
-def write(conn: Connection, world: World, buyers, lines, sku, backordered, order_day):
-    """The organic orders and lines at list price; returns (gross per line, late per buyer)."""
+def cancel_responses(conn: Connection, order_ids: pd.Series) -> None:
+    """Response orders whose only line was back-ordered and then cancelled: a lost sale."""
+    if len(order_ids):
+        conn.execute(
+            update(Order.__table__)
+            .where(Order.__table__.c.order_id.in_(order_ids.tolist()))
+            .values(status="cancelled")
+        )
+
+
+def write(conn: Connection, world: World, buyers, lines, sku, backordered, order_day, cancel):
+    """The organic orders and lines at list price; returns (gross per line, late per buyer).
+
+    A back-ordered line is cancelled where `cancel` (per line) says so: it is not written and
+    its value leaves the order's amount; an order left with no line is cancelled."""
     n = len(world.latent)
     qty = lines["quantity"].to_numpy()
     customer = lines["customer"].to_numpy()
@@ -82,10 +100,13 @@ def write(conn: Connection, world: World, buyers, lines, sku, backordered, order
     order_no = per_buyer[customer]
     price = world.shop.products["price"].to_numpy()[sku]
     gross = np.round(qty * price, 2)
-    amount = np.bincount(order_no, gross, minlength=len(buyers))
+    lost = backordered & cancel
+    amount = np.bincount(order_no, np.where(lost, 0.0, gross), minlength=len(buyers))
+    kept = np.bincount(order_no, ~lost, minlength=len(buyers)) > 0
+    # Late for the customer's mood either way: a cancelled back-order is a let-down too.
     late = np.bincount(order_no, backordered, minlength=len(buyers)) > 0
     wait = np.zeros(len(buyers), dtype=np.int64)
-    np.maximum.at(wait, order_no, np.where(backordered, world.shop.lead_time[sku], 0))
+    np.maximum.at(wait, order_no, np.where(backordered & ~lost, world.shop.lead_time[sku], 0))
     order_ids = "W" + pd.Series(
         np.arange(world.orders_written + 1, world.orders_written + len(buyers) + 1)
     ).astype(str).str.zfill(9)
@@ -103,7 +124,7 @@ def write(conn: Connection, world: World, buyers, lines, sku, backordered, order
                 "ordered_date": placed.astype("datetime64[s]"),
                 "promised_date": promised.astype("datetime64[s]"),
                 "delivered_date": (promised + np.minimum(wait, 21)).astype("datetime64[s]"),
-                "status": "delivered",
+                "status": np.where(kept, "delivered", "cancelled"),
                 "amount": np.round(amount, 2),
                 "discount_amount": 0.0,
             }
@@ -123,7 +144,7 @@ def write(conn: Connection, world: World, buyers, lines, sku, backordered, order
                 "discount_amount": 0.0,
                 "backordered": backordered,
             }
-        ),
+        )[~lost],
         update=False,
     )
     return gross, late

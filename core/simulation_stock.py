@@ -30,14 +30,22 @@ def allocate(sku: np.ndarray, quantity: np.ndarray, priority: np.ndarray, on_han
 
 
 def take_stock(world: World, lines: pd.DataFrame, responses: pd.DataFrame, priority: np.ndarray):
-    """Draw stock for the week's responses, then for the organic lines: (SKU, back-ordered)."""
+    """Draw stock for the week's responses, then for the organic lines: (SKU, back-ordered) per
+    organic line and, per response, whether stock fell short of it (back-ordered)."""
+    short = np.zeros(len(responses), dtype=bool)
     if len(responses):
         r_sku = world.sku_index(responses["sku"])
         known = r_sku >= 0
         r_qty = responses["quantity"].to_numpy().astype(np.int64)[known]
         r_sku = r_sku[known]
-        take = np.minimum(r_qty, np.maximum(world.on_hand[r_sku], 0))
+        # In order per SKU: a second response for a SKU gets what the first one left.
+        order = np.argsort(r_sku, kind="stable")
+        before = pd.Series(r_qty[order]).groupby(r_sku[order]).cumsum().to_numpy() - r_qty[order]
+        left = np.maximum(world.on_hand[r_sku[order]], 0) - before
+        take = np.empty(len(r_sku), dtype=np.int64)
+        take[order] = np.clip(left, 0, r_qty[order])
         np.subtract.at(world.on_hand, r_sku, take)
+        short[np.flatnonzero(known)] = take < r_qty
     sku, qty = lines["sku"].to_numpy(), lines["quantity"].to_numpy()
     filled = allocate(sku, qty, priority, world.on_hand)
     wants_swap = ~filled & lines["swap"].to_numpy()
@@ -48,8 +56,7 @@ def take_stock(world: World, lines: pd.DataFrame, responses: pd.DataFrame, prior
         swapped[idx] = allocate(sub[idx], qty[idx], priority[idx], world.on_hand)
     sku = np.where(swapped, sub, sku)
     backordered = ~(filled | swapped)
-
-    return sku, backordered
+    return sku, backordered, short
 
 
 def replenish(

@@ -15,7 +15,10 @@ A demo world, not the product. Its rules, in short:
 - Orders take one to eight lines: the favourite SKU, the favourite category, now and then
   another one. A line takes stock if there is enough; otherwise 40% take a substitute from
   the same product line that has stock, and the rest are back-ordered (no stock taken, the
-  order arrives late). Offer responses (written by core.response_simulation) take stock first.
+  order arrives late); 12% of back-ordered lines are cancelled, a lost sale (the generator's
+  own extra cancellation chance of a back-ordered order). Offer responses (written by
+  core.response_simulation) take stock first, and a response stock cannot serve is
+  back-ordered and may be cancelled in the same way.
   Organic orders pay list price: every discount in the run comes from the programme.
 - Purchase orders arrive on their expected day (stock counts at the end of the week); when
   stock plus what is on order falls to the reorder point, a new one is placed for six weeks
@@ -151,12 +154,26 @@ def advance(engine: Engine, world: World, week: int, contacts: Contacts) -> Week
         engine, world, world.day(first_day), world.day(last_day)
     )
     priority = u_priority[lines["customer"].to_numpy()] + lines["line_no"].to_numpy()
-    sku, backordered = simulation_stock.take_stock(world, lines, responses, priority)
+    sku, backordered, short = simulation_stock.take_stock(world, lines, responses, priority)
     order_day = first_day + order_offset[buyers]
+    # Which back-ordered lines the customer cancels: a draw per customer and line (the last
+    # column for a response's line), whatever the state.
+    u_cancel = world.rng(week, 3).random((n, simulation_orders.MAX_LINES + 1))
+    cancel = u_cancel < simulation_orders.BACKORDER_CANCEL_SHARE
     with engine.begin() as conn:
         gross, late = simulation_orders.write(
-            conn, world, buyers, lines, sku, backordered, order_day
+            conn,
+            world,
+            buyers,
+            lines,
+            sku,
+            backordered,
+            order_day,
+            cancel[lines["customer"].to_numpy(), lines["line_no"].to_numpy()],
         )
+        if len(responses):
+            lost = short & cancel[world.customer_index(responses["customer_id"]), -1]
+            simulation_orders.cancel_responses(conn, responses.loc[lost, "order_id"])
         received, reorders = simulation_stock.replenish(conn, world, week, first_day, last_day)
 
     # Who leaves: after an order (answering a well-stocked offer helps), and after a let-down.

@@ -4,6 +4,8 @@ agree with the database."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cli.main import app
-from core import simulation
+from core import simulation, simulation_orders, simulation_stock
 from core.campaign_config import CampaignConfig
 from core.simulation_rules import rule_offers
 from core.tables import Order, OrderLine, StockLevel
@@ -82,6 +84,77 @@ def test_the_none_policy_sends_nothing_and_its_metrics_match_the_database(tmp_pa
     assert 0 < figures["churn_rate"] < 1 and 0 < figures["repeat_purchase_rate"] < 1
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_back_ordered_lines_are_cancelled_with_the_stated_share(tmp_path, monkeypatch, share):
+    monkeypatch.setattr(simulation_orders, "BACKORDER_CANCEL_SHARE", share)
+    run = _world_only(tmp_path, weeks=4)
+    lines = _run_lines(run)
+    backordered = sum(week["backordered_lines"] for week in run.weeks)
+    assert backordered > 0
+    written = int(lines["backordered"].astype(bool).sum())
+    # Nobody cancels: every back-ordered line is written; everybody does: none is.
+    assert written == (backordered if share == 0 else 0)
+    o = Order.__table__
+    orders = _frame(
+        run.engine,
+        select(o.c.order_id, o.c.status, o.c.amount).where(
+            o.c.ordered_date >= run.world.week_start(0)
+        ),
+    )
+    cancelled = orders[orders["status"] == "cancelled"]
+    assert (len(cancelled) > 0) == (share == 1.0)
+    assert (
+        cancelled["amount"].sum() == 0 and not cancelled["order_id"].isin(lines["order_id"]).any()
+    )
+    figures = simulation.metrics(run)
+    assert figures["orders"] == len(orders) - len(cancelled) == lines["order_id"].nunique()
+
+
+def test_responses_for_one_sku_share_its_stock_and_the_rest_is_back_ordered():
+    world = SimpleNamespace(
+        on_hand=np.array([3, 0, 5]),
+        sku_index=lambda skus: pd.Index(["A", "B", "C"]).get_indexer(skus),
+    )
+    responses = pd.DataFrame({"sku": ["A", "A", "B", "A", "C"], "quantity": [2, 2, 1, 1, 1]})
+    no_lines = pd.DataFrame(
+        {c: pd.Series(dtype="int64") for c in ("sku", "quantity", "substitute")}
+    ).assign(swap=pd.Series(dtype=bool))
+    _, _, short = simulation_stock.take_stock(world, no_lines, responses, np.zeros(0))
+    assert short.tolist() == [False, True, True, True, False]
+    assert world.on_hand.tolist() == [0, 0, 4]
+
+
+def test_next_year_value_counts_the_active_customers_at_the_worlds_own_rates(tmp_path):
+    run = _world_only(tmp_path)
+    world = run.world
+    everyone = simulation.next_year_value(run)
+    assert everyone > 0
+    end_day = world.start_day + 7 * len(run.weeks)
+    alive = world.alive.copy()
+    o = Order.__table__
+    average = _frame(
+        run.engine,
+        select(o.c.customer_id, func.avg(o.c.amount + o.c.discount_amount).label("value"))
+        .where(o.c.ordered_date < world.week_start(0), o.c.status != "cancelled")
+        .group_by(o.c.customer_id),
+    ).set_index("customer_id")["value"]
+    rate = world.latent["rate"].to_numpy()
+    # One active customer with a year or more to live: at most `rate` orders, at least one's
+    # worth when they order at least once a year; nothing once their lifetime has ended.
+    lasting = np.flatnonzero(alive & (world.lifetime_end >= end_day + 365) & (rate >= 1))[0]
+    world.alive[:] = False
+    world.alive[lasting] = True
+    one = simulation.next_year_value(run)
+    order_value = average[world.customer_ids.iloc[lasting]]
+    assert order_value <= one <= rate[lasting] * order_value + 1e-6
+    world.lifetime_end[lasting] = end_day
+    assert simulation.next_year_value(run) == 0
+    world.alive[:] = False
+    assert simulation.next_year_value(run) == 0
+    world.alive[:] = alive
+    assert simulation.next_year_value(run) < everyone  # one customer's year is gone
+
+
 def test_rules_take_candidates_by_a_fixed_priority_within_cap_and_budget_without_stock_checks():
     candidates = pd.DataFrame(
         {
@@ -142,7 +215,9 @@ def test_discount_spend_is_what_the_answered_offers_cost(three_policies):
         o = Order.__table__
         responses = _frame(
             run.engine,
-            select(o.c.order_id, o.c.discount_amount).where(o.c.order_id.like("R%")),
+            select(o.c.order_id, o.c.discount_amount).where(
+                o.c.order_id.like("R%"), o.c.status != "cancelled"
+            ),
         )
         sent = _sent(run)
         treated = sent[~sent["holdout"].astype(bool)]
@@ -156,7 +231,7 @@ def test_discount_spend_is_what_the_answered_offers_cost(three_policies):
         with run.engine.connect() as conn:
             total = conn.execute(
                 select(func.sum(o.c.amount + o.c.discount_amount)).where(
-                    o.c.ordered_date >= run.world.week_start(0)
+                    o.c.ordered_date >= run.world.week_start(0), o.c.status != "cancelled"
                 )
             ).scalar_one()
         assert figures["revenue"] == pytest.approx(total, abs=0.01)
