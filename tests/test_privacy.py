@@ -20,6 +20,7 @@ from core.roles import SYSTEM
 from core.sends import Send
 from core.tables import Customer, SurveyResponse
 from tests import console_factories as make
+from tests import pages
 
 KEY = b"k" * 32
 EMAIL = "ann.smith@example.org"
@@ -199,3 +200,44 @@ def test_an_erased_customers_story_still_reads(ann, session, admin, now):
     story = customers.story(session, customer_id="c1")
     assert story.customer.name is None and story.customer.email is None
     assert story.surveys["comment"].isna().all()
+
+
+def _page(engine, monkeypatch, tmp_path, actor):
+    pages.use_database(monkeypatch, engine)
+    monkeypatch.setenv("EASEL_PSEUDONYM_KEY", KEY.decode())
+    monkeypatch.setenv("EASEL_DATA_DIR", str(tmp_path))
+    test = pages.page("erasure", actor)
+    test.run()
+    return test
+
+
+def _submit(test, customer_id, reason, sure=True):
+    test.text_input[0].input(customer_id)
+    test.text_input[1].input(reason)
+    if sure:
+        test.checkbox[0].check()
+    test.button[0].click()
+    test.run()
+    return test
+
+
+def test_an_admin_erases_a_customer_in_the_console(ann, engine, monkeypatch, tmp_path, admin):
+    test = _page(engine, monkeypatch, tmp_path, admin)
+    assert not test.exception
+    _submit(test, "c1", "request REQ-17", sure=False)
+    assert "Tick the box" in test.error[0].value
+    with Session(engine) as session:
+        assert session.get(Customer, "c1").email == EMAIL
+    _submit(test, "c1", "request REQ-17")
+    assert privacy.pseudonym(KEY, "c1") in test.success[0].value
+    with Session(engine) as session:
+        assert session.get(Customer, "c1").email is None
+        event = audit.search(session, action="customer.erase")[0]
+    assert event.actor == "ada" and event.entity_id == privacy.pseudonym(KEY, "c1")
+
+
+def test_the_console_says_why_an_erasure_is_refused(ann, engine, monkeypatch, tmp_path, admin):
+    test = _submit(_page(engine, monkeypatch, tmp_path, admin), "c1", "Ann Smith asked")
+    assert "reason would keep" in test.error[0].value
+    with Session(engine) as session:
+        assert session.get(Customer, "c1").name == "Ann Smith"

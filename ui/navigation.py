@@ -42,6 +42,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/model.py", "Model", ":material/model_training:", "Review", P.READ_AUDIT),
     PageSpec("pages/job_runs.py", "Jobs", ":material/schedule:", "Admin", P.RUN_JOBS),
     PageSpec("pages/users.py", "Users", ":material/manage_accounts:", "Admin", P.MANAGE_USERS),
+    PageSpec("pages/erasure.py", "Erasure", ":material/person_remove:", "Admin", P.ERASE_CUSTOMERS),
 )
 
 
