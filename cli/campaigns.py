@@ -8,6 +8,7 @@ import typer
 
 from cli import context
 from core import pauses, proposal_store, proposals
+from core.atomic_files import replaced_on_success
 from core.db import session_scope
 from core.errors import EaselError
 
@@ -143,8 +144,11 @@ def export_offers(
     week: str = typer.Option(None, "--week", help="Only this ISO week."),
 ) -> None:
     """Write offers as CSV: campaign, customer_id, sku, discount_pct, channel, status, holdout, reason."""
-    with context.engine().connect() as conn:
-        rows = proposal_store.export_offers(conn, path, week=week)
+    try:
+        with context.engine().connect() as conn, replaced_on_success(path) as partial:
+            rows = proposal_store.export_offers(conn, partial, week=week)
+    except EaselError as error:
+        context.fail(str(error))
     typer.echo(f"Wrote {rows} offers to {path}.")
 
 

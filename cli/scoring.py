@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from cli import context
 from core import model_store, scoring
+from core.atomic_files import replaced_on_success
 from core.csv_safety import safe_frame
 from core.db import session_scope
 from core.errors import EaselError
@@ -95,7 +96,11 @@ def export_scores(
     except EaselError as error:
         context.fail(str(error))
         raise
-    safe_frame(frame).to_csv(path, index=False)
+    try:
+        with replaced_on_success(path) as partial:
+            safe_frame(frame).to_csv(partial, index=False)
+    except EaselError as error:
+        context.fail(str(error))
     typer.echo(f"Wrote {len(frame)} scores to {path}.")
 
 

@@ -14,12 +14,16 @@ import threading
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
+from typer.testing import CliRunner
 
+from cli import context as cli_context
+from cli.main import app
 from core import channels, dispatch, sends
 from core.audit import AuditEvent, verify
 from core.channels import SmtpChannel, WebhookChannel
@@ -27,10 +31,12 @@ from core.db import is_sqlite
 from core.jobruns import JobRun
 from core.pauses import Pause
 from core.roles import SYSTEM
+from core.scores import CustomerScore
 from core.sends import Send
 from jobs import registry
 from tests import loop_factories as f
 from tests import test_dispatch_channels as loop_channels
+from tests.factories import write
 from tests.test_channels import Mailbox, _free_port
 from tests.test_dispatch_channels import SECRET, _offers
 
@@ -362,3 +368,52 @@ def test_a_webhook_500_for_one_offer_fails_the_run_and_the_rerun_posts_only_that
     assert posted.count("c1@example.org") == 1 and posted.count("c3@example.org") == 2
     assert {o.status for o in _offers(world).values() if not o.holdout} == {"sent"}
     assert _audit_actions(world) == ["offers.dispatch"] and _chain_ok(world)
+
+
+# --- the disk fills while `easel export` writes ---------------------------------------------
+
+
+def full_disk_after_the_header(monkeypatch):
+    """DataFrame.to_csv writes the header, then finds no space left."""
+    real = pd.DataFrame.to_csv
+
+    def to_csv(frame, target=None, *args, **kwargs):
+        real(frame.head(0), target, *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+
+
+@pytest.mark.parametrize("what", ["offers", "scores"])
+def test_a_full_disk_during_an_export_keeps_the_earlier_file_and_says_why(
+    world, now, tmp_path, monkeypatch, what
+):
+    score = {"churn_probability": 0.8, "risk_band": "high", "expected_value": 100.0}
+    write(
+        world,
+        CustomerScore,
+        [
+            {
+                "as_of": now.date(),
+                "customer_id": "c1",
+                "value_at_risk": 80.0,
+                "reasons": "[]",
+                "scored_at": now,
+                **score,
+            }
+        ],
+    )
+    monkeypatch.setattr(cli_context, "engine", lambda: world)
+    (tmp_path / "out").mkdir()
+    path = tmp_path / "out" / f"{what}.csv"
+    path.write_text("the export of last week\n")
+    with pytest.MonkeyPatch.context() as disk:
+        full_disk_after_the_header(disk)
+        result = CliRunner().invoke(app, ["export", what, str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "No space left on device" in result.output and "nothing was written" in result.output
+    assert path.read_text() == "the export of last week\n"
+    assert [p.name for p in path.parent.iterdir()] == [f"{what}.csv"]  # no part file
+    result = CliRunner().invoke(app, ["export", what, str(path)])
+    assert result.exit_code == 0, result.output
+    assert "c1" in path.read_text()
