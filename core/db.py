@@ -36,6 +36,10 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
     return create_engine(parsed, echo=echo, pool_pre_ping=True)
 
 
+# Key in a SQLite connection's info: its total_changes when its transaction began.
+CHANGES_AT_BEGIN = "easel_changes_at_begin"
+
+
 def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
@@ -52,18 +56,14 @@ def _install_sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # pragma: no cover - exercised by every test
         conn.exec_driver_sql("BEGIN")
+        # What the connection had written when the transaction began: while unchanged, a
+        # second connection sees the same data (core.reading.reading_beside relies on it).
+        conn.info[CHANGES_AT_BEGIN] = conn.connection.driver_connection.total_changes
 
 
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
 
 
 def begin_write(session: Session) -> None:
@@ -86,6 +86,13 @@ def begin_write(session: Session) -> None:
                 "Someone else saved a change since this was read; reload and try again."
             ) from None
         raise
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
             yield session
             session.commit()
         except BaseException:

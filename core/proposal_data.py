@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from core import tables
 from core.campaigns import Campaign, Offer, Status
-from core.reading import read_frame
+from core.reading import read_frame, reading_beside
 from core.scores import CustomerScore
 
 # Offers of the week that a rerun must respect: decided by a person or already under way.
@@ -66,127 +66,102 @@ def load(
     lines_t = tables.OrderLine.__table__
     scores_t = CustomerScore.__table__
     latest = select(func.max(scores_t.c.as_of)).where(scores_t.c.as_of <= as_of).scalar_subquery()
-    customers = read_frame(
-        conn,
-        select(
-            *_columns(
-                tables.Customer, ["customer_id", "consent_email", "consent_sms", "consent_post"]
+    with reading_beside(conn) as beside:
+        # The two summaries are mostly SQLite's own work: they run beside the reads below.
+        summary_read = beside(_summary_query(conn, as_of))
+        daily_read = beside(_daily_query(as_of, since, season_history_days))
+        customers = read_frame(
+            conn,
+            select(
+                *_columns(
+                    tables.Customer, ["customer_id", "consent_email", "consent_sms", "consent_post"]
+                )
+            ),
+        )
+        products = read_frame(
+            conn,
+            select(
+                *_columns(
+                    tables.Product,
+                    [
+                        "sku",
+                        "name",
+                        "category",
+                        "line",
+                        "supplier_id",
+                        "price",
+                        "unit_cost",
+                        "is_consumable",
+                        "replenishment_days",
+                        "active",
+                    ],
+                )
+            ),
+        )
+        suppliers = read_frame(
+            conn, select(*_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"]))
+        )
+        stock = read_frame(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
+        inbound_t = tables.InboundOrder.__table__
+        inbound = read_frame(
+            conn,
+            select(
+                *_columns(
+                    tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"]
+                )
+            ).where(inbound_t.c.received_date.is_(None)),
+        )
+        orders = read_frame(
+            conn,
+            select(
+                *_columns(
+                    tables.Order,
+                    [
+                        "order_id",
+                        "customer_id",
+                        "ordered_date",
+                        "promised_date",
+                        "delivered_date",
+                        "status",
+                        "amount",
+                    ],
+                )
+            ).where(
+                orders_t.c.ordered_date >= as_of - timedelta(days=recent_order_days),
+                orders_t.c.ordered_date < as_of,
+            ),
+        )
+        lines = read_frame(
+            conn,
+            select(
+                orders_t.c.customer_id,
+                lines_t.c.order_id,
+                orders_t.c.ordered_date,
+                lines_t.c.sku,
+                lines_t.c.quantity,
             )
-        ),
-    )
-    products = read_frame(
-        conn,
-        select(
-            *_columns(
-                tables.Product,
-                [
-                    "sku",
-                    "name",
-                    "category",
-                    "line",
-                    "supplier_id",
-                    "price",
-                    "unit_cost",
-                    "is_consumable",
-                    "replenishment_days",
-                    "active",
-                ],
-            )
-        ),
-    )
-    suppliers = read_frame(
-        conn, select(*_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"]))
-    )
-    stock = read_frame(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
-    inbound_t = tables.InboundOrder.__table__
-    inbound = read_frame(
-        conn,
-        select(
-            *_columns(tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"])
-        ).where(inbound_t.c.received_date.is_(None)),
-    )
-    orders = read_frame(
-        conn,
-        select(
-            *_columns(
-                tables.Order,
-                [
-                    "order_id",
-                    "customer_id",
-                    "ordered_date",
-                    "promised_date",
-                    "delivered_date",
-                    "status",
-                    "amount",
-                ],
-            )
-        ).where(
-            orders_t.c.ordered_date >= as_of - timedelta(days=recent_order_days),
-            orders_t.c.ordered_date < as_of,
-        ),
-    )
-    customer, ordered = orders_t.c.customer_id, orders_t.c.ordered_date
-    if conn.dialect.name == "sqlite":
-        # Plain expressions keep SQLite off the indexes: walking the customer index and
-        # fetching each order's row costs ~1.7x one scan of the table and a sort.
-        customer, ordered = customer.concat(""), func.coalesce(ordered, ordered)
-    summary = read_frame(
-        conn,
-        select(
-            customer.label("customer_id"),
-            func.count().label("n_orders"),
-            func.min(orders_t.c.ordered_date).label("first_order"),
-            func.max(orders_t.c.ordered_date).label("last_order"),
-            func.sum(orders_t.c.amount).label("total_spend"),
+            .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
+            .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
+            .where(orders_t.c.status != "cancelled"),
         )
-        .where(ordered < as_of, orders_t.c.status != "cancelled")
-        .group_by(customer),
-    )
-    daily_units = read_frame(
-        conn,
-        select(
-            lines_t.c.sku, orders_t.c.ordered_date, func.sum(lines_t.c.quantity).label("quantity")
+        scores = read_frame(
+            conn,
+            select(
+                scores_t.c.customer_id,
+                scores_t.c.churn_probability,
+                scores_t.c.risk_band,
+                scores_t.c.expected_value,
+                scores_t.c.reasons,
+            ).where(scores_t.c.as_of == latest),
         )
-        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
-        .where(
-            orders_t.c.ordered_date >= as_of - timedelta(days=season_history_days),
-            # The days of `lines` below are summed from those rows, not read twice.
-            orders_t.c.ordered_date < max(since, as_of - timedelta(days=season_history_days)),
-            orders_t.c.status != "cancelled",
-            lines_t.c.sku.is_not(None),
+        offers_t = Offer.__table__
+        outcomes = read_frame(
+            conn,
+            select(offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted).where(
+                offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)
+            ),
         )
-        .group_by(lines_t.c.sku, orders_t.c.ordered_date),
-    )
-    lines = read_frame(
-        conn,
-        select(
-            orders_t.c.customer_id,
-            lines_t.c.order_id,
-            orders_t.c.ordered_date,
-            lines_t.c.sku,
-            lines_t.c.quantity,
-        )
-        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
-        .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
-        .where(orders_t.c.status != "cancelled"),
-    )
-    scores = read_frame(
-        conn,
-        select(
-            scores_t.c.customer_id,
-            scores_t.c.churn_probability,
-            scores_t.c.risk_band,
-            scores_t.c.expected_value,
-            scores_t.c.reasons,
-        ).where(scores_t.c.as_of == latest),
-    )
-    offers_t = Offer.__table__
-    outcomes = read_frame(
-        conn,
-        select(offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted).where(
-            offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)
-        ),
-    )
+        summary, daily_units = summary_read.result(), daily_read.result()
     for frame, columns in (
         (orders, ["ordered_date", "promised_date", "delivered_date"]),
         (lines, ["ordered_date"]),
@@ -220,6 +195,47 @@ def load(
         outcomes,
         summary,
         daily_units,
+    )
+
+
+def _summary_query(conn: Connection, as_of: date):
+    """One row per customer: orders, first and last order, spend, before as_of."""
+    orders_t = tables.Order.__table__
+    customer, ordered = orders_t.c.customer_id, orders_t.c.ordered_date
+    if conn.dialect.name == "sqlite":
+        # Plain expressions keep SQLite off the indexes: walking the customer index and
+        # fetching each order's row costs ~1.7x one scan of the table and a sort.
+        customer, ordered = customer.concat(""), func.coalesce(ordered, ordered)
+    return (
+        select(
+            customer.label("customer_id"),
+            func.count().label("n_orders"),
+            func.min(orders_t.c.ordered_date).label("first_order"),
+            func.max(orders_t.c.ordered_date).label("last_order"),
+            func.sum(orders_t.c.amount).label("total_spend"),
+        )
+        .where(ordered < as_of, orders_t.c.status != "cancelled")
+        .group_by(customer)
+    )
+
+
+def _daily_query(as_of: date, since: date, season_history_days: int):
+    """Units per SKU and day in the season's history before `since` (later days come from
+    the order lines read anyway)."""
+    orders_t, lines_t = tables.Order.__table__, tables.OrderLine.__table__
+    return (
+        select(
+            lines_t.c.sku, orders_t.c.ordered_date, func.sum(lines_t.c.quantity).label("quantity")
+        )
+        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
+        .where(
+            orders_t.c.ordered_date >= as_of - timedelta(days=season_history_days),
+            # The days of `lines` below are summed from those rows, not read twice.
+            orders_t.c.ordered_date < max(since, as_of - timedelta(days=season_history_days)),
+            orders_t.c.status != "cancelled",
+            lines_t.c.sku.is_not(None),
+        )
+        .group_by(lines_t.c.sku, orders_t.c.ordered_date)
     )
 
 

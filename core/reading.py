@@ -3,6 +3,9 @@ per column (SQLAlchemy would build one `date` object per stored string)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 
 import pandas as pd
@@ -10,6 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Boolean, Date, DateTime, Select
 from sqlalchemy.engine import Connection
+
+from core.db import CHANGES_AT_BEGIN
 
 # Rows fetched from the driver at a time: a few hundred MB of Python objects at most.
 READ_CHUNK_ROWS = 250_000
@@ -42,6 +47,38 @@ def read_frame(conn: Connection, statement: Select, *, chunk_rows: int = READ_CH
             return _typed(pd.DataFrame({n: pd.Series([], dtype=object) for n in names}), statement)
         return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     return _typed(pd.read_sql(statement, conn), statement)
+
+
+@contextmanager
+def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Future]]:
+    """Submit reads to run on a second connection in a background thread while `conn` reads on.
+
+    SQLite spends most of a large GROUP BY inside the library, which releases the GIL: on a
+    second connection it overlaps with building frames from other rows here, using the
+    machine's second core. That needs a database file (an in-memory one is private to its
+    connection) and nothing written yet in `conn`'s transaction (the second connection sees
+    committed data only). Otherwise, and on other databases, each read runs here at once, in
+    the order submitted. Leaving the block waits for the reads and closes the connection.
+    """
+    if not _sees_the_same_beside(conn):
+
+        def here(statement: Select) -> Future:
+            done: Future = Future()
+            done.set_result(read_frame(conn, statement))
+            return done
+
+        yield here
+        return
+    with conn.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as worker:
+        yield lambda statement: worker.submit(read_frame, other, statement)
+
+
+def _sees_the_same_beside(conn: Connection) -> bool:
+    """True when a second connection would read what `conn` reads (see reading_beside)."""
+    if conn.dialect.name != "sqlite" or (conn.engine.url.database or "") in ("", ":memory:"):
+        return False
+    written = conn.connection.driver_connection.total_changes
+    return conn.info.get(CHANGES_AT_BEGIN) == written
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
