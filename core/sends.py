@@ -29,6 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col
 from core import audit
 from core.campaigns import Offer, Status
 from core.channels import FAILED, SENT, UNKNOWN, Channel, Message, Result
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound
 from core.roles import Actor, Permission, require
 
@@ -243,6 +244,7 @@ def resolve(
     `not_delivered`: the key becomes `failed`, so the next dispatch sends the offer again.
     """
     require(actor, Permission.RESOLVE_SENDS)
+    begin_write(session)
     if outcome not in (DELIVERED, NOT_DELIVERED):
         raise InvalidInput(f"Say {DELIVERED!r} or {NOT_DELIVERED!r}, not {outcome!r}.")
     if not reason or not reason.strip():

@@ -22,6 +22,7 @@ from core import audit, guardrails, holdout, pauses, playbook, service_recovery_
 from core.bulk import write_frame
 from core.campaign_config import load_config
 from core.campaigns import Campaign, Offer, Status
+from core.db import begin_write
 from core.errors import InvalidInput
 from core.manager_approval import large_audience
 from core.proposals import week_bounds
@@ -139,6 +140,7 @@ def propose(
     order placed in the last `within_days` (the inventory page's list). One audit event.
     """
     require(actor, Permission.PROPOSE_SERVICE_RECOVERY)
+    begin_write(session)
     if not reason or not reason.strip():
         raise InvalidInput("Say why: a reason is required.")
     reason = reason.strip()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ from core.campaigns import Campaign, Offer
 from core.channels import SENT, Result
 from core.db import make_engine
 from core.errors import EaselError, InvalidInput, StaleVersion
+from core.job_runner import run_job
 from core.roles import SYSTEM, Actor, Role
+from core.tables import Supplier
 from jobs import registry
 from tests import loop_factories as f
 
@@ -283,3 +286,40 @@ def test_processes_racing_on_one_campaign_leave_one_winner(world, now):
             select(AuditEvent.actor).where(AuditEvent.action == "campaign.approve")
         ).all()
         assert len(approvals) == 1 and verify(session).ok
+
+
+def test_people_wait_for_a_job_holding_the_write_lock_instead_of_failing(world, now):
+    """A job holds SQLite's write lock for its whole run; decisions taken meanwhile wait for
+    it (busy timeout) and then go through: nobody sees "database is locked"."""
+    started = threading.Event()
+
+    def slow_job(context):
+        context.session.add(Supplier(supplier_id="S9", name="Slow", lead_time_days=3))
+        context.session.flush()
+        started.set()
+        time.sleep(1.5)
+        return 1
+
+    outcomes = Outcomes()
+
+    def job():
+        outcome = run_job(
+            world, job="slow", func=slow_job, slot=now, actor=SYSTEM, clock=lambda: now
+        )
+        assert outcome.status == "succeeded", outcome.error
+
+    def act(index: int):
+        started.wait(JOIN_TIMEOUT)
+        person = PEOPLE[index % 2 * 2]  # managers
+        try:
+            _decide(world, person, "edit", CAMPAIGNS[index], None, now)
+            outcomes.note(("edit", index), None)
+        except BaseException as error:
+            outcomes.note(("edit", index), error)
+
+    _run_threads([job] + [lambda i=i: act(i) for i in range(len(CAMPAIGNS))])
+    assert outcomes.unexpected == [] and outcomes.stale == outcomes.refused == 0
+    assert sum(outcomes.won.values()) == len(CAMPAIGNS)
+    with Session(world) as session:
+        assert session.get(Supplier, "S9") is not None
+        assert verify(session).ok
