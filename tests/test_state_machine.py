@@ -25,12 +25,21 @@ from hypothesis.stateful import (
 from sqlalchemy import event, func, select, text
 from sqlmodel import Session
 
-from core import audit, campaign_config, campaign_reviews, dispatch, model_store, pauses
+from core import (
+    audit,
+    campaign_config,
+    campaign_reviews,
+    dispatch,
+    inventory,
+    model_store,
+    pauses,
+)
 from core.campaigns import Campaign, Offer
 from core.channels import SENT, Result
 from core.db import is_sqlite
 from core.errors import EaselError, PermissionDenied, StaleVersion
 from core.importing import import_file
+from core.inventory_watch import sku_problems
 from core.job_runner import run_job
 from core.roles import LOGIN_ROLES, SYSTEM, Actor, Permission
 from core.schema import metadata
@@ -423,7 +432,7 @@ class Marketplace(RuleBasedStateMachine):
             return list(session.exec(select(Offer.id).where(Offer.sent_at.is_not(None))).scalars())
 
     def _not_sendable(self, at: datetime) -> set[int]:
-        """Offers that may not go out at `at`: paused (any scope) or their SKU has no stock."""
+        """Offers that may not go out at `at`: paused (any scope), or their SKU empty or short."""
         with Session(self.engine) as session:
             active = pauses.active_frame(session, now=at)
             offers = session.exec(
@@ -434,6 +443,8 @@ class Marketplace(RuleBasedStateMachine):
                 .where(Offer.sent_at.is_(None))
             ).all()
             empty = {s.sku for s in session.exec(select(StockLevel)).scalars() if s.on_hand <= 0}
+            # Short: its stock will not last until the next delivery (the inventory watch's rule).
+            empty |= set(sku_problems(inventory.sku_cover(session, as_of=at.date(), now=at)))
         targets = {
             scope: set(active.loc[active["scope"] == scope, "target"])
             for scope in ("sku", "supplier", "category", "customer")
