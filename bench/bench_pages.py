@@ -1,6 +1,6 @@
 """How fast the console's pages get their data on a demo marketplace.
 
-    python bench/bench_pages.py --customers 100000 [--db PATH] [--repeat 5]
+    python bench/bench_pages.py --customers 100000 [--db PATH] [--repeat 5] [--json]
 
 Builds a demo database of N customers at PATH (or reuses it when it already holds data),
 fills customer_scores with a quick synthetic score for every customer when there are none
@@ -9,6 +9,8 @@ bench_scoring.py), proposes the week's campaigns when there are none (about 100 
 refreshes the console summaries (core.summaries) when they never were, unless
 --no-summaries, then calls every console page's data functions directly, as the pages call
 them, and prints the median and slowest of several calls per function and the peak memory.
+With --json the last line printed is the slowest function, the sum of the medians and the
+peak memory as JSON.
 """
 
 from __future__ import annotations
@@ -271,6 +273,7 @@ def main() -> None:
         action="store_true",
         help="do not refresh the console summaries (measures the direct computation)",
     )
+    parser.add_argument("--json", action="store_true", help="end with the figures as JSON")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{args.db or Path(f'data/bench_pages_{args.customers}.db')}"
     prepare(url, args.customers, args.seed, refresh=not args.no_summaries)
@@ -280,6 +283,17 @@ def main() -> None:
     print(f"\n{args.customers:,} customers, {url.split('://')[0]}, median of {args.repeat} calls")
     print(table.to_string(index=False))
     print(f"peak memory while calling the pages' functions: {_peak_mb():,.0f} MB")
+    if args.json:
+        slowest = table.loc[table["median ms"].idxmax()]
+        figures = {
+            "stage": "console pages",
+            "functions": len(table),
+            "slowest": f"{slowest['page']}: {slowest['function']}",
+            "slowest_ms": float(slowest["median ms"]),
+            "total_ms": round(float(table["median ms"].sum()), 1),
+            "peak_mb": round(_peak_mb()),
+        }
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":
