@@ -45,8 +45,12 @@ format: $(BIN)/easel
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## make bench: every stage at SIZE=10k|100k|1m (default 100k) on DB=sqlite|postgresql, into bench/RESULTS.md
+## (PostgreSQL: BENCH_DATABASE_URL=postgresql+psycopg://... names a database that is dropped and made again)
+SIZE ?= 100k
+DB ?= sqlite
 bench: $(BIN)/easel
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/run_all.py --size $(SIZE) --db $(DB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
