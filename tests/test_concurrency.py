@@ -4,13 +4,15 @@ is lost or sent twice, nobody waits for ever, and SQLite never says "database is
 
 from __future__ import annotations
 
-import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -20,14 +22,14 @@ from core import campaign_reviews, dispatch, pauses
 from core.audit import AuditEvent, verify
 from core.campaigns import Campaign, Offer
 from core.channels import SENT, Result
-from core.db import make_engine
-from core.errors import EaselError, InvalidInput, StaleVersion
+from core.errors import EaselError, StaleVersion
 from core.job_runner import run_job
 from core.roles import SYSTEM, Actor, Role
 from core.tables import Supplier
 from jobs import registry
 from tests import loop_factories as f
 
+ROOT = Path(__file__).resolve().parents[1]
 JOIN_TIMEOUT = 60  # seconds; a thread still alive after this is a deadlock
 CAMPAIGNS = (1, 2, 3)
 PEOPLE = [
@@ -245,41 +247,75 @@ def test_a_decision_after_a_stale_read_in_the_same_session_is_told_to_reload(wor
         assert session.get(Campaign, 1).status == "edited"
 
 
-def _process_decision(url: str, person: tuple[str, str], version: int, now, barrier, results):
-    """In a process of its own: wait for the others, then approve campaign 1 at `version`."""
-    engine = make_engine(url)
-    actor = Actor(person[0], Role(person[1]))
-    barrier.wait(JOIN_TIMEOUT)
-    try:
-        _decide(engine, actor, "approve", 1, version, now)
-        results.put((actor.username, "won"))
-    except StaleVersion:
-        results.put((actor.username, "stale"))
-    except InvalidInput as error:
-        results.put((actor.username, f"refused: {error}"))
-    except BaseException as error:
-        results.put((actor.username, f"unexpected: {error!r}"))
-    finally:
-        engine.dispose()
+# A decider in a process of its own: waits until the start file appears, then approves
+# campaign 1 at the version it was given, and prints what happened.
+DECIDER = """
+import sys, time
+from datetime import datetime
+from pathlib import Path
+from sqlmodel import Session
+from core import campaign_reviews
+from core.db import make_engine
+from core.errors import StaleVersion
+from core.roles import Actor, Role
+
+url, name, role, version, start, now = sys.argv[1:]
+engine = make_engine(url)
+print("ready", flush=True)
+deadline = time.monotonic() + 60
+while not Path(start).exists() and time.monotonic() < deadline:
+    time.sleep(0.005)
+try:
+    with Session(engine) as session:
+        campaign_reviews.approve(
+            session=session, campaign_id=1, actor=Actor(name, Role(role)), reason="ok",
+            now=datetime.fromisoformat(now), expected_version=int(version),
+        )
+        session.commit()
+    print("won")
+except StaleVersion:
+    print("stale")
+except Exception as error:
+    print("unexpected", repr(error))
+"""
 
 
-def test_processes_racing_on_one_campaign_leave_one_winner(world, now):
+def test_processes_racing_on_one_campaign_leave_one_winner(world, now, tmp_path):
     url = world.url.render_as_string(hide_password=False)
     version = _version(world, 1)
-    spawn = multiprocessing.get_context("spawn")
-    barrier, results = spawn.Barrier(3), spawn.Queue()
+    start = tmp_path / "start"
     people = [("meg", "manager"), ("pat", "planner"), ("max", "manager")]
-    processes = [
-        spawn.Process(target=_process_decision, args=(url, p, version, now, barrier, results))
-        for p in people
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                DECIDER,
+                url,
+                name,
+                role,
+                str(version),
+                str(start),
+                now.isoformat(),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, role in people
     ]
-    for p in processes:
-        p.start()
-    answers = [results.get(timeout=JOIN_TIMEOUT) for _ in processes]
-    for p in processes:
-        p.join(JOIN_TIMEOUT)
-        assert p.exitcode == 0
-    assert sorted(a for _, a in answers) == ["stale", "stale", "won"], answers
+    try:
+        for child in children:  # every process has its engine before the race starts
+            assert child.stdout.readline().strip() == "ready"
+        start.touch()
+        answers = [child.communicate(timeout=JOIN_TIMEOUT) for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    outcomes = sorted(out.strip().splitlines()[-1] for out, _err in answers)
+    assert outcomes == ["stale", "stale", "won"], answers
     with Session(world) as session:
         assert session.get(Campaign, 1).version == version + 1
         approvals = session.exec(
