@@ -8,6 +8,9 @@ load the demo (not part of the figures), train (features for every snapshot, XGB
 early stopping, the four baselines) and score (read, features, predict, reasons for the
 medium and high risk, write). Prints the model's AUC, PR-AUC and Brier score next to every
 baseline on the out-of-time test snapshot (and validation), then the timings.
+bench/run_all.py runs the phases one by one on its database, each printing one JSON line:
+`--phase features|train|score --url URL` (features: reading and building every customer's
+features at the as-of date, as scoring does).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ MACHINES = [
     "size",
     "database",
     "date",
+    "load",
     "CPU",
     "cores",
     "RAM GiB",
@@ -45,7 +46,8 @@ Written by `make bench SIZE=10k|100k|1m [DB=sqlite|postgresql]` (bench/run_all.p
 in its own process on a scratch database; a run replaces the rows of its own stages, size and
 database and keeps the rest; each row carries the date it was measured. Seconds are
 the timed part of each stage only (not its setup); peak memory is the stage process's peak
-resident memory; `rows` is what the stage handled (see "How big can it get" in the README);
+resident memory; `load` is the machine's 1-minute load average when the run began (on
+2 cores, above 1 means others' work shared the machine); `rows` is what the stage handled (see "How big can it get" in the README);
 "console pages" gives the slowest data function's median and the sum of all their medians.
 """
 
@@ -150,6 +152,7 @@ def machine_info(size: str, database: str, day: str, postgresql: str = "not used
         "size": size,
         "database": database,
         "date": day,
+        "load": f"{os.getloadavg()[0]:.1f}",
         "CPU": _read("/proc/cpuinfo", "model name") or platform.processor() or "?",
         "cores": str(os.cpu_count()),
         "RAM GiB": ram,

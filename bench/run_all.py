@@ -166,6 +166,8 @@ def main() -> None:
                         peak_mb=peak or tree_peak,
                         rows=rows,
                         day=day,
+                        # The console pages' rows count functions, not data.
+                        per_second=not name.startswith("console pages"),
                     )
                 )
     finally:
