@@ -95,13 +95,18 @@ def approve_once(url: str, offers: int) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_campaign_args(description: str) -> argparse.Namespace:
+    """The options of the benchmarks that build one campaign of N offers on a demo database."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=0, help="demo size when one is built")
     parser.add_argument("--db", type=Path, default=None, help="SQLite file to use (or build)")
     parser.add_argument("--url", default="", help="a database URL instead of --db")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_campaign_args(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as scratch:
         url = args.url or f"sqlite:///{args.db or Path(scratch) / 'approval.db'}"
         ensure_demo(url, args.customers or args.offers)

@@ -14,7 +14,6 @@ a database given is written to (use a copy). The last line printed is the figure
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import sys
@@ -109,14 +108,9 @@ def dispatch_once(url: str, offers: int, outbox: Path) -> dict:
 
 
 def main() -> None:
-    from bench_approval import ensure_demo
+    from bench_approval import ensure_demo, parse_campaign_args
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--offers", type=int, default=100_000)
-    parser.add_argument("--customers", type=int, default=0, help="demo size when one is built")
-    parser.add_argument("--db", type=Path, default=None, help="SQLite file to use (or build)")
-    parser.add_argument("--url", default="", help="a database URL instead of --db")
-    args = parser.parse_args()
+    args = parse_campaign_args(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as scratch:
         url = args.url or f"sqlite:///{args.db or Path(scratch) / 'dispatch.db'}"
         ensure_demo(url, args.customers or args.offers)
