@@ -12,6 +12,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel
 
 from core import audit
+from core.db import begin_write
 from core.errors import InvalidInput
 from core.roles import Actor, Permission, require
 
@@ -166,6 +167,7 @@ def update_config(
 ) -> CampaignConfig:
     """Change some parameters (nested dicts for a campaign's own); validated, then audited."""
     require(actor, Permission.EDIT_SETTINGS)
+    begin_write(session)
     if not reason or not reason.strip():
         raise InvalidInput("Changing the campaign settings needs a reason.")
     current = load_config(session)

@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 
 from core import audit
 from core.campaigns import Offer
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound
 from core.roles import Actor, Permission, require
 from core.sends import OFFER_KEY, Send
@@ -67,6 +68,7 @@ def erase_customer(
 ) -> Erasure:
     """Remove one customer's personal fields in the caller's transaction, with one audit event."""
     require(actor, Permission.ERASE_CUSTOMERS)
+    begin_write(session)
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(f"No customer with id {customer_id!r}.")

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Field, Session, SQLModel, select
 
 from core import audit
+from core.db import begin_write
 from core.errors import InvalidInput, NotFound
 from core.roles import LOGIN_ROLES, Actor, Permission, Role, require
 
@@ -49,6 +50,7 @@ def add_user(
     """Create an account; only admins (or the system, when bootstrapping) may."""
     if actor.role != Role.SYSTEM:
         require(actor, Permission.MANAGE_USERS)
+    begin_write(session)
     username = username.strip()
     if not username or not username.replace("_", "").replace(".", "").replace("-", "").isalnum():
         raise InvalidInput("A username is letters, digits, '.', '-' or '_'.")
@@ -78,6 +80,7 @@ def set_role(
 ) -> User:
     """Change a person's role."""
     require(actor, Permission.MANAGE_USERS)
+    begin_write(session)
     if role not in {r.value for r in LOGIN_ROLES}:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(LOGIN_ROLES)}.")
     user = get_user(session, username)
