@@ -37,7 +37,16 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of the frame whose text cells and headers are neutralised (other columns as they are)."""
     safe = frame.copy()
     for column in safe.columns:
-        if pd.api.types.is_object_dtype(safe[column]) or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
+        values = safe[column]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            safe[column] = values.map(neutralise)  # mixed values: cell by cell
+            continue
+        # Column-wise (exports run to a million rows): only the risky cells are touched.
+        risky = values.str.startswith(FORMULA_STARTS, na=False)
+        if risky.any():
+            risky &= ~values.str.fullmatch(_PLAIN_NUMBER.pattern, na=False)
+            safe[column] = values.where(~risky, "'" + values[risky])
     safe.columns = [neutralise(c) for c in safe.columns]
     return safe
