@@ -30,6 +30,7 @@ VALUE_TIERS = (50.0, 200.0)  # expected value below 50 is low, below 200 mid, el
 HISTORY_COLUMNS = ["campaign_type", "context", "converted"]
 VALUE_STEPS = 4  # relative values are rounded to 2 ** (1 / 4), about 19% apart
 VALUE_RANGE = 16  # ... and floored at 2 ** -4 of the customer's best offer (1/16: all but never)
+STEP_BITS = 5  # bits holding one arm's step (0..VALUE_RANGE) when rows are packed for sorting
 GROUP_CHUNK = 4096  # groups sampled at once (4096 x 256 draws x 7 arms: 59 MB)
 
 
@@ -135,9 +136,8 @@ def choose(
         keys, group = np.unique(key, return_inverse=True)
         weight = np.ones((len(keys), len(arms)))
     else:
-        rows, group = np.unique(np.c_[key, steps], axis=0, return_inverse=True)
-        keys, group = rows[:, 0], group.ravel()
-        weight = np.exp2(-rows[:, 1:] / VALUE_STEPS)
+        keys, steps, group = _unique_rows(key, steps)
+        weight = np.exp2(-steps / VALUE_STEPS)
     group_mask = keys % (1 << len(arms))
     group_context = keys // (1 << len(arms))
     allowed = (np.right_shift(group_mask[:, None], np.arange(len(arms))) & 1).astype(bool)
@@ -187,6 +187,21 @@ def choose(
     names = {m: ", ".join(arms[(m >> np.arange(len(arms))) & 1 == 1]) for m in distinct(others)}
     chosen["alternatives"] = pd.Series(others).map(names).to_numpy()[customer_code[chosen_rows]]
     return chosen.reset_index(drop=True)
+
+
+def _unique_rows(key: np.ndarray, steps: np.ndarray):
+    """The distinct (key, steps...) rows in lexicographic order and each customer's row index,
+    like np.unique(axis=0), but sorting one int64 per customer: the key in the high bits and
+    each arm's step in STEP_BITS below it, first arm highest, keep the same order."""
+    n_arms = steps.shape[1]
+    if key.max(initial=0) >= 1 << (62 - STEP_BITS * n_arms):
+        rows, group = np.unique(np.c_[key, steps], axis=0, return_inverse=True)
+        return rows[:, 0], rows[:, 1:], group.ravel()
+    shifts = STEP_BITS * np.arange(n_arms - 1, -1, -1, dtype=np.int64)
+    packed = (key << (STEP_BITS * n_arms)) | np.bitwise_or.reduce(steps << shifts, axis=1)
+    distinct_packed, group = np.unique(packed, return_inverse=True)
+    steps_of = (distinct_packed[:, None] >> shifts) & ((1 << STEP_BITS) - 1)
+    return distinct_packed >> (STEP_BITS * n_arms), steps_of, group.ravel()
 
 
 def _value_steps(frame, customer_code, arm_code, n_customers, n_arms):

@@ -189,3 +189,18 @@ def test_offer_choice_weighs_each_offer_by_its_net_value_per_conversion():
     )
     assert "value" not in chosen and chosen["customer_id"].is_unique
     assert (chosen["campaign_type"] == "win_back").mean() > 0.9
+
+
+@pytest.mark.parametrize("big_key", [False, True])
+def test_packed_grouping_matches_numpy_unique_of_rows(big_key):
+    rng = np.random.default_rng(3)
+    key = rng.integers(0, 40, 5_000).astype(np.int64)
+    if big_key:  # too wide to pack: the plain row-wise unique answers
+        key += 1 << 40
+    steps = rng.integers(0, bandit.VALUE_RANGE + 1, (5_000, 7)).astype(np.int64)
+    steps[rng.random(steps.shape) < 0.7] = 0  # most rows alike, as in real groups
+    rows, group = np.unique(np.c_[key, steps], axis=0, return_inverse=True)
+    keys, steps_of, group_of = bandit._unique_rows(key, steps)
+    np.testing.assert_array_equal(keys, rows[:, 0])
+    np.testing.assert_array_equal(steps_of, rows[:, 1:])
+    np.testing.assert_array_equal(group_of, group.ravel())
