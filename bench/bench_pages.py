@@ -6,11 +6,13 @@ Builds a demo database of N customers at PATH (or reuses it when it already hold
 fills customer_scores with a quick synthetic score for every customer when there are none
 (a random churn probability and value; the real scoring takes minutes and is benchmarked in
 bench_scoring.py), proposes the week's campaigns when there are none (about 100 s at 1M),
-refreshes the console summaries (core.summaries) when they never were, unless
---no-summaries, then calls every console page's data functions directly, as the pages call
-them, and prints the median and slowest of several calls per function and the peak memory.
-With --json the last line printed is the slowest function, the sum of the medians and the
-peak memory as JSON.
+refreshes the console summaries (core.summaries) when they never were or when scores were
+written since (as the nightly refresh after scoring does), unless --no-summaries; on
+PostgreSQL it gathers the statistics of tables never analysed (what autovacuum does after a
+bulk load; --no-analyze to measure without). Then it calls every console page's data
+functions directly, as the pages call them, and prints the median and slowest of several
+calls per function and the peak memory. With --json the last line printed is the slowest
+function, the sum of the medians and the peak memory as JSON.
 """
 
 from __future__ import annotations
@@ -48,9 +50,9 @@ from core import (
 )
 from core.bulk import write_frame
 from core.campaigns import Campaign
-from core.db import make_engine
+from core.db import make_engine, session_scope
 from core.manager_approval import stored_impact
-from core.roles import Actor, Role
+from core.roles import SYSTEM, Actor, Role
 from core.scores import CustomerScore
 from core.tables import Customer
 
@@ -58,7 +60,9 @@ AS_OF = date(2026, 6, 15)
 NOW = datetime(2026, 6, 15, 9, tzinfo=UTC)
 
 
-def prepare(url: str, customers: int, seed: int, *, refresh: bool = True) -> None:
+def prepare(
+    url: str, customers: int, seed: int, *, refresh: bool = True, analyze: bool = True
+) -> None:
     engine = make_engine(url)
     schema.upgrade(engine)
     if not demo.has_customers(engine):
@@ -96,11 +100,44 @@ def prepare(url: str, customers: int, seed: int, *, refresh: bool = True) -> Non
             session.commit()
             print(f"proposals: {time.perf_counter() - start:.0f} s")
         state = summaries.refreshed(session)
+        # Scores written after the last refresh: the nightly refresh would follow them.
+        stale = (
+            state is not None
+            and not session.connection().execute(summaries.score_bands_statement()).first()
+        )
     if state is None and refresh:
         start = time.perf_counter()
         summaries.refresh_now(engine, now=NOW)
         print(f"console summaries refreshed: {time.perf_counter() - start:.1f} s")
+    elif stale and refresh:
+        start = time.perf_counter()
+        with session_scope(engine) as session:
+            since = summaries.nightly_since(session)
+            summaries.refresh(session, actor=SYSTEM, now=NOW, since=since)
+        print(f"console summaries refreshed from {since}: {time.perf_counter() - start:.1f} s")
+    if analyze and engine.dialect.name == "postgresql":
+        analyze_unanalyzed(engine)
     engine.dispose()
+
+
+def analyze_unanalyzed(engine) -> None:
+    """ANALYZE the tables PostgreSQL has no statistics for yet, as autovacuum would shortly
+    after a bulk load (on a server that runs without autovacuum, the planner would otherwise
+    guess every table's size and spread)."""
+    with engine.connect() as conn:
+        tables = list(
+            conn.exec_driver_sql(
+                "SELECT relname FROM pg_stat_user_tables"
+                " WHERE last_analyze IS NULL AND last_autoanalyze IS NULL ORDER BY relname"
+            ).scalars()
+        )
+    if not tables:
+        return
+    start = time.perf_counter()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f'ANALYZE "{table}"')
+    print(f"statistics gathered for {len(tables)} tables: {time.perf_counter() - start:.1f} s")
 
 
 MANAGER = Actor("bench-manager", Role.MANAGER)
@@ -273,10 +310,17 @@ def main() -> None:
         action="store_true",
         help="do not refresh the console summaries (measures the direct computation)",
     )
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="PostgreSQL: leave tables without statistics as they are",
+    )
     parser.add_argument("--json", action="store_true", help="end with the figures as JSON")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{args.db or Path(f'data/bench_pages_{args.customers}.db')}"
-    prepare(url, args.customers, args.seed, refresh=not args.no_summaries)
+    prepare(
+        url, args.customers, args.seed, refresh=not args.no_summaries, analyze=not args.no_analyze
+    )
     _reset_peak()
     table = pd.DataFrame(run(url, args.repeat))
     table["under 300 ms"] = table["median ms"] < 300

@@ -74,3 +74,25 @@ LATE_ORDERS_BY_DATE = Index(
     sqlite_where=_late,
     postgresql_where=_late,
 )
+# The at-risk list's late-order filter checks a customer's late orders here (a few entries
+# each, no table rows), and PostgreSQL merges them with the scores by customer.
+LATE_ORDERS_BY_CUSTOMER = Index(
+    "ix_orders_late_by_customer",
+    _orders.c.customer_id,
+    _orders.c.ordered_date,
+    sqlite_where=_late,
+    postgresql_where=_late,
+)
+# The at-risk list's id search (LIKE 'prefix%'): PostgreSQL compares with pattern operators
+# here whatever the database's collation (SQLite reads a range of the key and ignores the ops).
+SCORES_BY_ID_PREFIX = Index(
+    "ix_customer_scores_as_of_id_prefix",
+    _scores.c.as_of,
+    _scores.c.customer_id,
+    postgresql_ops={"customer_id": "varchar_pattern_ops"},
+)
+# When the newest scores were written: the overview's risk by band reads the band summary
+# only while it was made from these very scores.
+SCORES_BY_SCORED_AT = Index(
+    "ix_customer_scores_as_of_scored_at", _scores.c.as_of, _scores.c.scored_at
+)

@@ -8,6 +8,8 @@ inventory pages read instead of scanning every order.
   before (returning) and those who did not buy in the three months after (lapsing).
 - `summary_sku_daily_units`: units sold per SKU per day, for demand and cover.
 - `summary_customer_categories`: who has bought in which category (the at-risk filter).
+- `summary_score_bands`: customers and value at risk per risk band of the newest scores (the
+  overview's risk table; read only while no scores were written since).
 
 `refresh` rebuilds them (all, or from a day on) in one transaction and records when
 (`summary_refreshes`); readers show that time ("as of ..."). Before the first refresh the
@@ -27,6 +29,7 @@ from core import audit
 from core.bulk import write_frame
 from core.db import session_scope
 from core.roles import SYSTEM, Actor, Permission, require
+from core.scores import CustomerScore
 from core.tables import Order, OrderLine, Product
 
 NAME = "console"
@@ -67,6 +70,20 @@ class CustomerCategory(SQLModel, table=True):
 
     category: str = Field(primary_key=True)
     customer_id: str = Field(primary_key=True)
+
+
+class ScoreBand(SQLModel, table=True):
+    """Customers and value at risk per risk band of the newest scores when last refreshed."""
+
+    __tablename__ = "summary_score_bands"
+
+    as_of: date = Field(primary_key=True)
+    risk_band: str = Field(primary_key=True)
+    customers: int = 0
+    value_at_risk: float = 0.0
+    # The newest scored_at of those scores: scores written since carry another, and then the
+    # overview counts them afresh instead of reading this.
+    scored_at: datetime
 
 
 class SummaryRefresh(SQLModel, table=True):
@@ -225,6 +242,7 @@ def refresh(
         .where(*recent, *([~known] if since else []))
     )
     conn.execute(insert(c).from_select([c.c.category, c.c.customer_id], bought))
+    _score_bands(conn)
     through = conn.execute(select(func.max(o.c.ordered_date))).scalar()
     if isinstance(through, str):
         through = date.fromisoformat(through)
@@ -242,6 +260,38 @@ def refresh(
     )
     session.flush()
     return state
+
+
+def _score_bands(conn: Connection) -> None:
+    """Replace the band totals with those of the newest scores (none before scoring)."""
+    b, t = ScoreBand.__table__, CustomerScore.__table__
+    conn.execute(delete(b))
+    newest = select(func.max(t.c.as_of)).scalar_subquery()
+    stamp = select(func.max(t.c.scored_at)).where(t.c.as_of == newest).scalar_subquery()
+    totals = (
+        select(
+            t.c.as_of,
+            t.c.risk_band,
+            func.count(),
+            func.sum(t.c.value_at_risk),
+            stamp,
+        )
+        .where(t.c.as_of == newest)
+        .group_by(t.c.as_of, t.c.risk_band)
+    )
+    columns = [b.c.as_of, b.c.risk_band, b.c.customers, b.c.value_at_risk, b.c.scored_at]
+    conn.execute(insert(b).from_select(columns, totals))
+
+
+def score_bands_statement():
+    """The band totals, if they were made from the newest scores as they are now: a few
+    index lookups (the newest date, its newest scored_at), no pass over the scores."""
+    b, t = ScoreBand.__table__, CustomerScore.__table__
+    newest = select(func.max(t.c.as_of)).scalar_subquery()
+    stamp = select(func.max(t.c.scored_at)).where(t.c.as_of == newest).scalar_subquery()
+    return select(
+        b.c.risk_band, b.c.as_of, b.c.customers, b.c.value_at_risk.label("value_at_risk")
+    ).where(b.c.as_of == newest, b.c.scored_at == stamp)
 
 
 def refreshed(session: Session) -> SummaryRefresh | None:

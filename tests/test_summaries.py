@@ -174,3 +174,76 @@ def test_a_refresh_from_a_day_on_equals_a_full_one(engine):
         pd.testing.assert_frame_equal(partial[name], full[name], check_dtype=False)
     with Session(engine) as session:
         assert summaries.nightly_since(session) == date(2026, 6, 21) - timedelta(days=35)
+
+
+def _scores(engine, as_of: date, scored_at: datetime, values: dict[str, tuple[str, float]]):
+    import json
+
+    from core.scores import CustomerScore
+
+    make.add(
+        engine,
+        [
+            CustomerScore(
+                as_of=as_of,
+                customer_id=customer,
+                churn_probability=0.5,
+                risk_band=band,
+                expected_value=2 * value,
+                value_at_risk=value,
+                reasons=json.dumps([]),
+                scored_at=scored_at,
+            )
+            for customer, (band, value) in values.items()
+        ],
+    )
+
+
+def _bands(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Risk by band as the overview reads it, and the band summary rows it may read."""
+    with Session(engine) as session:
+        shown = overview.risk_by_band(session)
+        summary = pd.read_sql(summaries.score_bands_statement(), session.connection())
+    return shown, summary
+
+
+def test_risk_by_band_reads_the_band_summary_of_the_newest_scores(engine):
+    _orders(engine)
+    _scores(engine, date(2026, 5, 1), NOW, {"A": ("high", 999.0)})
+    values = {"A": ("high", 10.0), "B": ("high", 5.0), "C": ("low", 1.0)}
+    _scores(engine, AS_OF, NOW, values)
+    live, _ = _bands(engine)
+    summaries.refresh_now(engine, now=NOW)
+    shown, summary = _bands(engine)
+    pd.testing.assert_frame_equal(shown, live)
+    assert list(summary["customers"]) and summary["customers"].sum() == 3
+    assert list(shown["risk_band"]) == ["high", "low"]
+    assert list(shown["customers"]) == [2, 1]
+    assert list(shown["value_at_risk"]) == [15.0, 1.0]
+
+
+def test_scores_written_after_the_refresh_are_counted_afresh(engine):
+    from core.scores import CustomerScore
+
+    _orders(engine)
+    _scores(engine, AS_OF, NOW, {"A": ("high", 10.0), "B": ("high", 5.0)})
+    summaries.refresh_now(engine, now=NOW)
+    # Rescored the same day: the rows are replaced and carry the new write time.
+    with Session(engine) as session:
+        for score in session.exec(select(CustomerScore)):
+            session.delete(score)
+        session.commit()
+    later = NOW + timedelta(hours=1)
+    _scores(engine, AS_OF, later, {"A": ("low", 1.0), "B": ("high", 5.0), "C": ("high", 2.0)})
+    shown, summary = _bands(engine)
+    assert summary.empty
+    assert list(shown["risk_band"]) == ["high", "low"]
+    assert list(shown["customers"]) == [2, 1]
+    assert list(shown["value_at_risk"]) == [7.0, 1.0]
+    # A newer scoring date is not in the summary either, until the next refresh.
+    _scores(engine, AS_OF + timedelta(days=1), later, {"D": ("medium", 3.0)})
+    shown, summary = _bands(engine)
+    assert summary.empty and list(shown["customers"]) == [1]
+    summaries.refresh_now(engine, now=later)
+    shown, summary = _bands(engine)
+    assert list(summary["risk_band"]) == ["medium"] and list(shown["value_at_risk"]) == [3.0]
