@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, DateTime, Table, insert
+from sqlalchemy import Boolean, Date, DateTime, Enum, Float, Integer, String, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -80,6 +81,10 @@ def write_frame(
         frame = with_defaults(table, frame)
     if not update and conn.dialect.name in _FAST_INSERT:
         return _FAST_INSERT[conn.dialect.name](conn, table, frame, chunk_rows, progress)
+    if update and conn.dialect.name in _FAST_UPSERT and _plain_defaults(table, frame):
+        present = set(frame.columns)
+        full = with_defaults(table, frame)
+        return _FAST_UPSERT[conn.dialect.name](conn, table, full, present, chunk_rows, progress)
     written = 0
     for start in range(0, len(frame), chunk_rows):
         chunk = frame.iloc[start : start + chunk_rows]
@@ -90,6 +95,13 @@ def write_frame(
         if progress:
             progress(len(chunk))
     return written
+
+
+def _plain_defaults(table: Table, frame: pd.DataFrame) -> bool:
+    """Whether every column missing from the frame has no default or a plain (scalar) one."""
+    return all(
+        c.default is None or c.default.is_scalar for c in table.columns if c.name not in frame
+    )
 
 
 def with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
@@ -117,6 +129,59 @@ def large_cache(conn: Connection) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+
+
+@contextmanager
+def indexes_set_aside(conn: Connection, table: Table) -> Iterator[None]:
+    """Drop the table's secondary indexes (and on PostgreSQL its foreign keys) for a bulk load,
+    and build them again after it.
+
+    Building an index once over all the rows is several times faster than growing it row by
+    row. The statements are the database's own, so the indexes come back exactly as they were;
+    in the load's transaction, a failure leaves them untouched. Primary keys and unique
+    constraints stay. On PostgreSQL the table (and the tables its foreign keys name) are locked
+    until the load commits: meant for a first load into an empty table.
+    """
+    if conn.dialect.name == "sqlite":
+        found = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+            "AND sql IS NOT NULL ORDER BY name",
+            (table.name,),
+        ).all()
+    elif conn.dialect.name == "postgresql":
+        found = conn.exec_driver_sql(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.schemaname = current_schema() AND i.tablename = %(table)s "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+            "WHERE c.conindid = format('%%I.%%I', i.schemaname, i.indexname)::regclass) "
+            "ORDER BY i.indexname",
+            {"table": table.name},
+        ).all()
+    else:
+        found = []
+    quote = conn.dialect.identifier_preparer.quote
+    keys = []
+    if conn.dialect.name == "postgresql":
+        # Each row's foreign key check is a query of its own; one check of all rows after the
+        # load, when the constraint is added again, is a single join.
+        keys = conn.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %(table)s::regclass AND contype = 'f' ORDER BY conname",
+            {"table": quote(table.name)},
+        ).all()
+    for name, _ in found:
+        conn.exec_driver_sql(f"DROP INDEX {quote(name)}")
+    for name, _ in keys:
+        conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}")
+    yield
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+    for _, sql in found:
+        conn.exec_driver_sql(sql)
+    for name, definition in keys:
+        conn.exec_driver_sql(
+            f"ALTER TABLE {quote(table.name)} ADD CONSTRAINT {quote(name)} {definition}"
+        )
 
 
 def _driver_columns(
@@ -172,16 +237,99 @@ def _insert_sqlite(conn, table, frame, chunk_rows, progress) -> int:
 
 def _insert_postgresql(conn, table, frame, chunk_rows, progress) -> int:
     """COPY FROM STDIN through psycopg: the fastest way into PostgreSQL."""
+    return _copy(conn, table, table.name, frame, chunk_rows, progress)
+
+
+def _copy(conn, table, target, frame, chunk_rows, progress) -> int:
+    """COPY the frame into target (the table or a temporary copy of it) in one statement.
+
+    Plain columns (text, numbers, flags, dates, times) go as preformatted COPY text, a chunk
+    at a time, while the server takes in the chunk before (psycopg writes from a thread); a
+    table with any other column type goes row by row through psycopg's dumpers.
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    plain = all(_is_plain(c) for c in table.columns if c.name in frame.columns)
+    into = f"{quote(target)} ({', '.join(quote(n) for n in names)})"
+    written = 0
+    cursor = conn.connection.driver_connection.cursor()
+    with cursor, cursor.copy(f"COPY {into} FROM STDIN") as copy:
+        for chunk in chunks(frame, chunk_rows):
+            _, columns = _driver_columns(conn, table, chunk)
+            if plain:
+                copy.write(_copy_text(columns))
+            else:
+                for row in zip(*columns, strict=True):
+                    copy.write_row(row)
+            written += len(chunk)
+            if progress:
+                progress(len(chunk))
+    return written
+
+
+def _is_plain(column) -> bool:
+    kind = getattr(column.type, "impl", column.type)
+    return isinstance(kind, String | Integer | Float | Boolean | Date | DateTime) and not (
+        isinstance(kind, Enum)
+    )
+
+
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(columns: list[list]) -> str:
+    """Rows of COPY's text format: tab-separated, \\N for NULL, backslash escapes in text."""
+    texts = []
+    for values in columns:
+        values = _copy_texts(values)
+        if _COPY_SPECIAL.search("\x00".join(filter(None, values))):
+            values = [v if v is None else v.translate(_COPY_ESCAPES) for v in values]
+        if None in values:
+            values = ["\\N" if v is None else v for v in values]
+        texts.append(values)
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+
+
+def _copy_texts(values: list) -> list:
+    """One column's values as text (None stays None), a whole column at a time where it can."""
+    kinds = set(map(type, values)) - {type(None)}
+    if kinds <= {str}:
+        return values
+    if len(kinds) == 1 and (form := _COPY_FORMS.get(kinds.pop())) is not None:
+        if None not in values:
+            return list(map(form, values))
+        return [None if v is None else form(v) for v in values]
+    return [None if v is None else _copy_value(v) for v in values]
+
+
+_COPY_FORMS = {float: float.__repr__, int: int.__repr__, bool: {True: "t", False: "f"}.__getitem__}
+
+
+def _copy_value(value) -> str:
+    """One plain value as PostgreSQL reads it: what psycopg's dumpers would write."""
+    if isinstance(value, bool | np.bool_):
+        return "t" if value else "f"
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _upsert_sqlite(conn, table, frame, present, chunk_rows, progress) -> int:
+    """INSERT ... ON CONFLICT DO UPDATE of plain tuples on the driver (no per-row binds)."""
     quote = conn.dialect.identifier_preparer.quote
     cursor = conn.connection.driver_connection.cursor()
     written = 0
     try:
         for chunk in chunks(frame, chunk_rows):
             names, columns = _driver_columns(conn, table, chunk)
-            target = f"{quote(table.name)} ({', '.join(quote(n) for n in names)})"
-            with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for row in zip(*columns, strict=True):
-                    copy.write_row(row)
+            cursor.executemany(
+                _upsert_sql(table, names, present, quote, "?"), zip(*columns, strict=True)
+            )
             written += len(chunk)
             if progress:
                 progress(len(chunk))
@@ -190,7 +338,48 @@ def _insert_postgresql(conn, table, frame, chunk_rows, progress) -> int:
     return written
 
 
+def _upsert_postgresql(conn, table, frame, present, chunk_rows, progress) -> int:
+    """COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE."""
+    quote = conn.dialect.identifier_preparer.quote
+    keys = [c.name for c in table.primary_key.columns]
+    repeated = frame.duplicated(subset=keys, keep="last")
+    if repeated.any():
+        # One statement may touch a row once; row by row, the last of a key would win.
+        frame = frame.loc[~repeated.to_numpy()]
+    staging = f"easel_upsert_{table.name}"
+    names = [c.name for c in table.columns if c.name in frame.columns]
+    columns = ", ".join(quote(n) for n in names)
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {quote(staging)} ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {quote(table.name)} WITH NO DATA"
+    )
+    written = _copy(conn, table, staging, frame, chunk_rows, progress)
+    upsert = _upsert_sql(table, names, present, quote, None)
+    conn.exec_driver_sql(upsert.format(source=f"SELECT {columns} FROM {quote(staging)}"))
+    conn.exec_driver_sql(f"DROP TABLE {quote(staging)}")
+    return written
+
+
+def _upsert_sql(table, names, present, quote, marker) -> str:
+    """The upsert of the named columns: VALUES of markers, or a {source} query when no marker."""
+    keys = [c.name for c in table.primary_key.columns]
+    updatable = [n for n in names if n not in keys and n in present]
+    source = f"VALUES ({', '.join(marker for _ in names)})" if marker else "{source}"
+    conflict = f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO "
+    if updatable:
+        conflict += "UPDATE SET " + ", ".join(
+            f"{quote(n)} = excluded.{quote(n)}" for n in updatable
+        )
+    else:
+        conflict += "NOTHING"
+    return (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"{source} {conflict}"
+    )
+
+
 _FAST_INSERT = {"sqlite": _insert_sqlite, "postgresql": _insert_postgresql}
+_FAST_UPSERT = {"sqlite": _upsert_sqlite, "postgresql": _upsert_postgresql}
 
 
 def chunks(frame: pd.DataFrame, size: int) -> Iterable[pd.DataFrame]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
 from core.contracts import (
@@ -275,18 +275,53 @@ def lookup(
 ) -> pd.DataFrame:
     """The rows of a table whose key is among the values (set-based, in chunks), key and columns."""
     target = metadata.tables[table]
-    wanted = [target.c[key], *(target.c[c] for c in columns)]
+    names = [key, *columns]
     unique = pd.unique(pd.Series(values).dropna())
+    if not len(unique) or is_empty(conn, target):
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    quote = conn.dialect.identifier_preparer.quote
+    wanted = f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(target.name)}"
+    plain = [v.item() if hasattr(v, "item") else v for v in unique.tolist()]
+    cursor = conn.connection.driver_connection.cursor()
     parts = []
-    for start in range(0, len(unique), LOOKUP_CHUNK):
-        chunk = [
-            v.item() if hasattr(v, "item") else v for v in unique[start : start + LOOKUP_CHUNK]
-        ]
-        rows = conn.execute(select(*wanted).where(target.c[key].in_(chunk))).all()
-        parts.append(pd.DataFrame(rows, columns=[key, *columns]))
-    if not parts:
-        return pd.DataFrame(columns=[key, *columns])
-    return pd.concat(parts, ignore_index=True)
+    try:
+        if conn.dialect.name == "postgresql":
+            # One array parameter per chunk: no statement with thousands of placeholders.
+            sql = f"{wanted} WHERE {quote(key)} = ANY(%s)"
+            for start in range(0, len(plain), LOOKUP_CHUNK * 10):
+                cursor.execute(sql, (plain[start : start + LOOKUP_CHUNK * 10],))
+                parts.append(pd.DataFrame(cursor.fetchall(), columns=names, dtype=object))
+        else:
+            for start in range(0, len(plain), LOOKUP_CHUNK):
+                chunk = plain[start : start + LOOKUP_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                cursor.execute(f"{wanted} WHERE {quote(key)} IN ({marks})", chunk)
+                parts.append(pd.DataFrame(cursor.fetchall(), columns=names, dtype=object))
+    finally:
+        cursor.close()
+    found = pd.concat(parts, ignore_index=True)
+    return _stored_types(found, target, conn.dialect)
+
+
+def _stored_types(found: pd.DataFrame, target, dialect) -> pd.DataFrame:
+    """The driver's values as SQLAlchemy would return them (dates as dates on SQLite, ...).
+
+    psycopg already returns PostgreSQL's values as Python's (dates, floats, flags).
+    """
+    if dialect.name != "sqlite":
+        return found
+    for name in found.columns:
+        process = target.c[name].type._cached_result_processor(dialect, None)
+        if process is not None and len(found):
+            found[name] = pd.Series(
+                [process(v) for v in found[name].tolist()], index=found.index, dtype=object
+            )
+    return found
+
+
+def is_empty(conn: Connection, target) -> bool:
+    """Whether the table has no rows (a first import into it needs no lookup at all)."""
+    return conn.execute(select(literal(1)).select_from(target).limit(1)).first() is None
 
 
 def check_references(

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from hashlib import sha1
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow
 from sqlalchemy.engine import Connection, Engine
 
 from core import audit
-from core.bulk import write_frame
+from core.bulk import indexes_set_aside, large_cache, write_frame
 from core.contracts import CONTRACTS, IMPORT_TIME, Contract, contract_for
 from core.db import session_scope
 from core.import_checks import (
@@ -24,6 +26,7 @@ from core.import_checks import (
     check_header,
     check_references,
     check_rows,
+    is_empty,
     lookup,
     parse_frame,
 )
@@ -125,13 +128,14 @@ def import_file(
         if problems:
             raise problems.reject(path.name)
         log.info("%s: %d %s rows valid, writing", path.name, len(frame), kind)
-        if kind == "transactions":
-            result = _write_transactions(conn, frame, path.name, now, progress)
-        else:
-            inserted, updated = _upsert(
-                conn, contract, frame, present, now, _counter(progress, len(frame))
-            )
-            result = ImportResult(kind, path.name, len(frame), inserted, updated)
+        with large_cache(conn):
+            if kind == "transactions":
+                result = _write_transactions(conn, frame, path.name, now, progress)
+            else:
+                inserted, updated = _upsert(
+                    conn, contract, frame, present, now, _counter(progress, len(frame))
+                )
+                result = ImportResult(kind, path.name, len(frame), inserted, updated)
         after = {k: v for k, v in asdict(result).items() if k != "kind"}
         if kind != "transactions":
             del after["customers_created"]
@@ -163,9 +167,26 @@ def _upsert(
 ) -> tuple[int, int]:
     """Write the frame; a column absent from the file keeps its stored value on rows that exist."""
     merged, exists = _complete(conn, contract, frame, present, now)
-    write_frame(conn, metadata.tables[contract.table], merged, update=True, progress=progress)
-    updated = int(exists.sum())
+    table = metadata.tables[contract.table]
+    stored = exists.to_numpy()
+    # New rows go in plainly (the fast path); only the rows that exist are upserted.
+    _insert(conn, table, merged.loc[~stored], progress)
+    if stored.any():
+        write_frame(conn, table, merged.loc[stored], update=True, progress=progress)
+    updated = int(stored.sum())
     return len(merged) - updated, updated
+
+
+def _insert(conn: Connection, table, frame: pd.DataFrame, progress) -> None:
+    """Insert new rows; into an empty table, with its secondary indexes built after the rows."""
+    aside = indexes_set_aside if is_empty(conn, table) else _as_they_are
+    with aside(conn, table):
+        write_frame(conn, table, frame, update=False, progress=progress)
+
+
+@contextmanager
+def _as_they_are(_conn: Connection, _table) -> Iterator[None]:
+    yield
 
 
 def _complete(
@@ -177,15 +198,23 @@ def _complete(
     stored = lookup(
         conn, contract.table, keys[0], frame[keys[0]], (*keys[1:], *(c.name for c in absent))
     )
-    for key in keys:
-        stored[key] = stored[key].astype(frame[key].dtype)
-    stored["_stored"] = True
-    merged = frame.merge(stored, on=keys, how="left", suffixes=("", "_old"))
-    exists = merged["_stored"].fillna(False).astype(bool)
+    if stored.empty:
+        # Nothing stored yet (a first import): every row is new, no merge needed.
+        merged = frame.reset_index(drop=True)
+        exists = pd.Series(False, index=merged.index)
+    else:
+        for key in keys:
+            stored[key] = stored[key].astype(frame[key].dtype)
+        stored["_stored"] = True
+        merged = frame.merge(stored, on=keys, how="left", suffixes=("", "_old"))
+        exists = merged["_stored"].fillna(False).astype(bool)
     for column in absent:
         if column.default == IMPORT_TIME:
             # A time stamp of the row itself: this import is its newest version.
             merged[column.name] = pd.Series(now, index=merged.index, dtype=object)
+            continue
+        if column.name not in merged:  # nothing stored: the default everywhere
+            merged[column.name] = pd.Series(column.default, index=merged.index, dtype=object)
             continue
         stored_values = merged[column.name].astype(object)
         merged[column.name] = stored_values.where(exists, column.default)
@@ -216,14 +245,16 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     separator = "\x1f"
     # Missing values (rejected later by the row checks) hash as empty text instead of failing.
     customer = frame["customer_id"].astype(str).fillna("")
-    day = frame["date"].dt.strftime("%Y-%m-%d").fillna("").astype(str)
-    amount = frame["amount"].map(repr).astype(str)
+    day = _each_distinct(frame["date"], lambda d: d.dt.strftime("%Y-%m-%d").fillna("").astype(str))
+    amount = _each_distinct(frame["amount"], lambda a: pd.Series(map(repr, a.tolist())))
     quantity = frame["quantity"].astype(str).fillna("")
     content = customer + separator + day + separator + amount + separator + quantity
-    occurrence = content.groupby(content, sort=False).cumcount().astype(str)
-    text = (content + separator + occurrence).tolist()
+    occurrence = content.groupby(content, sort=False).cumcount().tolist()
     derived = pd.Series(
-        ["tx-" + hashlib.sha1(t.encode(), usedforsecurity=False).hexdigest()[:20] for t in text],
+        [
+            "tx-" + sha1(f"{t}{separator}{n}".encode(), usedforsecurity=False).hexdigest()[:20]
+            for t, n in zip(content.tolist(), occurrence, strict=True)
+        ],
         index=frame.index,
     )
     given = (
@@ -233,6 +264,13 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     )
     frame["order_id"] = given.where(given.notna(), derived)
     return frame
+
+
+def _each_distinct(values: pd.Series, text: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """text() of each distinct value once, spread over the rows (a file repeats its values)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    shown = text(pd.Series(distinct)).to_numpy(dtype=object)
+    return pd.Series(shown[codes], index=values.index, dtype=str)
 
 
 def _write_transactions(
@@ -264,9 +302,14 @@ def _write_transactions(
             "unit_price": frame["amount"] / frame["quantity"].astype(float),
         }
     )
+    # In key order, each new key goes at the end of the key's index and each order line finds
+    # its order next to the last one: ~2x faster writes into SQLite than in the file's order.
+    by_key = np.argsort(frame["order_id"].to_numpy(dtype=object), kind="stable")
+    orders = orders.iloc[by_key].reset_index(drop=True)
+    lines = lines.iloc[by_key].reset_index(drop=True)
     total = len(customers) + len(orders) + len(lines)
     step = _counter(progress, total)
-    write_frame(conn, metadata.tables["customers"], customers, update=False, progress=step)
+    _insert(conn, metadata.tables["customers"], customers, step)
     inserted, updated = _upsert(conn, CONTRACTS["orders"], orders, set(orders.columns), now, step)
     _upsert(conn, CONTRACTS["order_lines"], lines, set(lines.columns), now, step)
     return ImportResult("transactions", file, len(frame), inserted, updated, len(customers))
