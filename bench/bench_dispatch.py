@@ -33,21 +33,22 @@ NOW = datetime(2026, 6, 15, 10, tzinfo=UTC)
 def prepare(engine, offers: int) -> int:
     """The benchmark campaign, approved, its offers due and unsent; returns its id."""
     import campaign_setup
-    from sqlalchemy import delete, select, update
+    from sqlalchemy import String, cast, delete, literal, select, update
 
     from core import campaign_reviews
     from core.campaigns import Campaign, Offer
     from core.db import session_scope
     from core.roles import Actor, Role
-    from core.sends import Send
+    from core.sends import OFFER_KEY, Send
 
     campaign_id, _ = campaign_setup.create(engine, offers)
     c, o, s = Campaign.__table__, Offer.__table__, Send.__table__
     with engine.begin() as conn:
         status = conn.execute(select(c.c.status).where(c.c.id == campaign_id)).scalar_one()
-        ids = select(o.c.id).where(o.c.campaign_id == campaign_id)
-        keys = list(conn.execute(ids).scalars())
-        conn.execute(delete(s).where(s.c.key.in_([f"offer:{k}" for k in keys])))
+        keys = select(literal(OFFER_KEY) + cast(o.c.id, String)).where(
+            o.c.campaign_id == campaign_id
+        )
+        conn.execute(delete(s).where(s.c.key.in_(keys)))
         if status != "proposed":
             conn.execute(
                 update(o)

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -40,6 +41,7 @@ from core.config import Settings
 from core.errors import InvalidInput
 from core.inventory_watch import sku_problems
 from core.roles import Actor, Permission, require
+from core.sql_lists import among
 from core.tables import Customer, Product, StockLevel
 
 log = logging.getLogger(__name__)
@@ -147,8 +149,9 @@ def due_offers(conn, *, now: datetime) -> pd.DataFrame:
         )
         .order_by(o.c.id)
     )
-    rows = conn.execute(statement).mappings().all()
-    return pd.DataFrame([dict(r) for r in rows], columns=list(statement.selected_columns.keys()))
+    # Plain tuples: pandas asks each row object for attributes, which is slow on SQLAlchemy's rows.
+    rows = [tuple(row) for row in conn.execute(statement)]
+    return pd.DataFrame(rows, columns=list(statement.selected_columns.keys()))
 
 
 def _spare_at_proposal(frame: pd.DataFrame) -> pd.Series:
@@ -260,7 +263,7 @@ def message(row) -> Message:
     first = (row.name if isinstance(row.name, str) else "").split(" ")[0] or "there"
     body = f"Hello {first},\n\n{subject}, this week only.\n"
     return Message(
-        key=f"offer:{row.offer_id}",
+        key=f"{sends.OFFER_KEY}{row.offer_id}",
         email=row.email,
         first_name=first,
         subject=subject,
@@ -271,6 +274,32 @@ def message(row) -> Message:
             "discount_pct": float(row.discount_pct or 0.0),
         },
     )
+
+
+MESSAGE_COLUMNS = [
+    "offer_id",
+    "customer_id",
+    "campaign_type",
+    "sku",
+    "discount_pct",
+    "credit_amount",
+    "name",
+    "email",
+    "product",
+]
+
+
+def _rows(frame: pd.DataFrame, columns: list[str]) -> list:
+    """The frame's rows as named tuples of plain values, reading only `columns`."""
+    row = namedtuple("Row", columns)  # type: ignore[misc]
+    return [row(*values) for values in zip(*(frame[c].tolist() for c in columns), strict=True)]
+
+
+def _update_offers(conn, ids: list[int], values: dict) -> None:
+    """Give the offers `ids` the same new values (and a new version), set-based."""
+    o = Offer.__table__
+    for chosen in among(conn, o.c.id, ids):
+        conn.execute(update(o).where(chosen).values(version=o.c.version + 1, **values))
 
 
 def week_start(now: datetime) -> datetime:
@@ -284,13 +313,15 @@ def _contacted_this_week(conn, customers: list[str], *, now: datetime) -> pd.Ser
     if not customers:
         return pd.Series(dtype="int64")
     o = Offer.__table__
-    statement = (
-        select(o.c.customer_id, func.count())
-        .where(o.c.sent_at >= week_start(now), o.c.customer_id.in_(customers))
-        .group_by(o.c.customer_id)
-    )
-    rows = conn.execute(statement).all()
-    return pd.Series({customer: count for customer, count in rows}, dtype="int64")
+    counts: dict[str, int] = {}
+    for chosen in among(conn, o.c.customer_id, customers):
+        statement = (
+            select(o.c.customer_id, func.count())
+            .where(o.c.sent_at >= week_start(now), chosen)
+            .group_by(o.c.customer_id)
+        )
+        counts.update({customer: count for customer, count in conn.execute(statement)})
+    return pd.Series(counts, dtype="int64")
 
 
 def dispatch(
@@ -328,9 +359,10 @@ def dispatch(
     )
     step(0.2, f"{len(decided)} offer(s) due")
     summary = DispatchSummary()
-    outgoing = decided[decided["action"] == SEND]
-    assert not outgoing["holdout"].astype(bool).any()  # the query never selects them
-    messages = [message(row) for row in outgoing.itertuples(index=False)]
+    chosen = decided[decided["action"] == SEND]
+    assert not chosen["holdout"].astype(bool).any()  # the query never selects them
+    outgoing = _rows(chosen, MESSAGE_COLUMNS)
+    messages = [message(row) for row in outgoing]
     results = (
         sends.deliver(engine, channel, messages, clock=clock, batch_size=SEND_BATCH)
         if messages
@@ -338,10 +370,12 @@ def dispatch(
     )
     step(0.8, f"{len(messages)} handed to {channel.name}")
 
-    sent_rows, changes = [], []
-    for row, result in zip(outgoing.itertuples(index=False), results, strict=True):
+    sent_ids: list[int] = []
+    for row, result in zip(outgoing, results, strict=True):
         if result.status == SENT or result.detail == f"already {SENT}":
-            sent_rows.append({"b_id": row.offer_id, "b_key": result.key})
+            # The key is the offer's own (`message`), so the offers can be written by id.
+            assert result.key == f"{sends.OFFER_KEY}{row.offer_id}"
+            sent_ids.append(int(row.offer_id))
             if result.status == SENT:
                 summary.sent += 1
             else:
@@ -355,44 +389,34 @@ def dispatch(
             summary.uncertain += 1
             summary.first_problem = summary.first_problem or result.detail
             log.warning("Offer %s: delivery uncertain (%s).", row.offer_id, result.detail)
+    changed: dict[str, list[int]] = {}
+    conn = session.connection()
+    o = Offer.__table__
+    _update_offers(
+        conn,
+        sent_ids,
+        {
+            "status": Status.SENT.value,
+            "sent_at": now,
+            "idempotency_key": literal(sends.OFFER_KEY) + cast(o.c.id, String),
+            "updated_at": now,
+        },
+    )
     for action, status in ((EXPIRE, Status.EXPIRED), (SUPPRESS, Status.SUPPRESSED)):
         chosen = decided[decided["action"] == action]
-        changes += [
-            {"b_id": r.offer_id, "b_status": status.value, "b_reason": r.why}
-            for r in chosen.itertuples(index=False)
-        ]
-    summary.expired = int((decided["action"] == EXPIRE).sum())
-    summary.suppressed = int((decided["action"] == SUPPRESS).sum())
+        changed[status.value] = [int(i) for i in chosen["offer_id"].tolist()]
+        # One statement per distinct reason, not per offer.
+        for why, ids in chosen.groupby("why", sort=False, dropna=False)["offer_id"]:
+            _update_offers(
+                conn,
+                [int(i) for i in ids.tolist()],
+                {"status": status.value, "reason": why, "updated_at": now},
+            )
+    summary.expired = len(changed[Status.EXPIRED.value])
+    summary.suppressed = len(changed[Status.SUPPRESSED.value])
     summary.held = int((decided["action"] == HOLD).sum())
     summary.reasons = decided.loc[decided["action"] != SEND, "why"].value_counts().to_dict()
 
-    o = Offer.__table__
-    conn = session.connection()
-    if sent_rows:
-        conn.execute(
-            update(o)
-            .where(o.c.id == bindparam("b_id"))
-            .values(
-                status=Status.SENT.value,
-                sent_at=now,
-                idempotency_key=bindparam("b_key"),
-                version=o.c.version + 1,
-                updated_at=now,
-            ),
-            sent_rows,
-        )
-    if changes:
-        conn.execute(
-            update(o)
-            .where(o.c.id == bindparam("b_id"))
-            .values(
-                status=bindparam("b_status"),
-                reason=bindparam("b_reason"),
-                version=o.c.version + 1,
-                updated_at=now,
-            ),
-            changes,
-        )
     if summary.changes or summary.held or summary.failed or summary.uncertain or summary.awaiting:
         audit.record(
             session,
@@ -402,11 +426,9 @@ def dispatch(
             entity_id=now.isoformat(timespec="seconds"),
             after={
                 "channel": channel.name,
-                "sent": [r["b_id"] for r in sent_rows],
-                "expired": [c["b_id"] for c in changes if c["b_status"] == Status.EXPIRED.value],
-                "suppressed": [
-                    c["b_id"] for c in changes if c["b_status"] == Status.SUPPRESSED.value
-                ],
+                "sent": sent_ids,
+                "expired": changed[Status.EXPIRED.value],
+                "suppressed": changed[Status.SUPPRESSED.value],
                 "held": int(summary.held),
                 "refused": int(summary.failed),
                 "uncertain": int(summary.uncertain),

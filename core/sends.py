@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Column, Text, or_, select, update
+from sqlalchemy import Column, Text, bindparam, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -32,6 +33,7 @@ from core.channels import FAILED, SENT, UNKNOWN, Channel, Message, Result
 from core.db import begin_write
 from core.errors import InvalidInput, NotFound
 from core.roles import Actor, Permission, require
+from core.sql_lists import among
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +60,33 @@ class Send(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_column=Column(Text))
 
 
-def _insert(conn: Connection):
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(Send)
+SENDS = Send.__table__
+CLAIMED = ["key", "channel", "recipient", "status", "attempts", "claimed_at"]
 
 
-def _claim(conn: Connection, messages: Sequence[Message], channel: str, now: datetime) -> set[str]:
-    """The keys this call may send: new ones, and ones whose last attempt was refused."""
+def _claim_statement(conn: Connection, messages: Sequence[Message], channel: str, now: datetime):
+    """INSERT the messages' keys as `sending` unless already there, RETURNING those inserted."""
+    if conn.dialect.name == "postgresql":
+        # The keys travel as two arrays, not six bound values per message.
+        given = (
+            func.unnest(
+                bindparam("keys", [m.key for m in messages], type_=ARRAY(SENDS.c.key.type)),
+                bindparam(
+                    "emails", [m.email for m in messages], type_=ARRAY(SENDS.c.recipient.type)
+                ),
+            )
+            .table_valued("key", "recipient")
+            .render_derived()
+        )
+        source = select(
+            given.c.key,
+            literal(channel, SENDS.c.channel.type),
+            given.c.recipient,
+            literal(SENDING, SENDS.c.status.type),
+            literal(1, SENDS.c.attempts.type),
+            literal(now, SENDS.c.claimed_at.type),
+        )
+        return pg_insert(SENDS).from_select(CLAIMED, source), None
     rows = [
         {
             "key": m.key,
@@ -75,30 +98,48 @@ def _claim(conn: Connection, messages: Sequence[Message], channel: str, now: dat
         }
         for m in messages
     ]
-    statement = (
-        _insert(conn)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(Send.key)  # type: ignore[attr-defined]
-    )
-    claimed = set(conn.execute(statement).scalars())
+    # One compiled statement for the batch, its rows sent as one executemany (which returns
+    # the keys it inserted).
+    return sqlite_insert(SENDS), rows
+
+
+def _claim(conn: Connection, messages: Sequence[Message], channel: str, now: datetime) -> set[str]:
+    """The keys this call may send: new ones, and ones whose last attempt was refused."""
+    insert, rows = _claim_statement(conn, messages, channel, now)
+    # A key already in the ledger is left as it is.
+    statement = insert.on_conflict_do_nothing(index_elements=["key"]).returning(SENDS.c.key)
+    claimed = set(conn.execute(statement, rows).scalars())
     retry = [m.key for m in messages if m.key not in claimed]
-    if retry:
+    for chosen in among(conn, SENDS.c.key, retry):
         claimed |= set(
             conn.execute(
-                update(Send)
-                .where(col(Send.key).in_(retry), col(Send.status) == FAILED)
+                update(SENDS)
+                .where(chosen, SENDS.c.status == FAILED)
                 .values(
                     status=SENDING,
                     channel=channel,
-                    attempts=Send.attempts + 1,
+                    attempts=SENDS.c.attempts + 1,
                     claimed_at=now,
                     finished_at=None,
                 )
-                .returning(Send.key)
+                .returning(SENDS.c.key)
             ).scalars()
         )
     return claimed
+
+
+def _record(conn: Connection, results: Sequence[Result], finished: datetime) -> None:
+    """Write each result to its key: one statement per distinct (status, detail), not per key."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for result in results:
+        groups.setdefault((result.status, result.detail), []).append(result.key)
+    for (status, detail), keys in groups.items():
+        for chosen in among(conn, SENDS.c.key, keys):
+            conn.execute(
+                update(SENDS)
+                .where(chosen)
+                .values(status=status, finished_at=finished, detail=detail)
+            )
 
 
 def deliver(
@@ -129,12 +170,7 @@ def deliver(
             raise RuntimeError(f"Channel {channel.name} answered {len(sent)} of {len(outgoing)}.")
         finished = clock()
         with engine.begin() as conn:
-            for result in sent:
-                conn.execute(
-                    update(Send)
-                    .where(col(Send.key) == result.key)
-                    .values(status=result.status, finished_at=finished, detail=result.detail)
-                )
+            _record(conn, sent, finished)
         for (position, _), result in zip(outgoing, sent, strict=True):
             results[position] = result
         earlier = states(engine, [m.key for _, m in batch if m.key not in claimed])
