@@ -58,7 +58,7 @@ def fill(engine, events: int) -> int:
             )
             event.prev_hash = prev_hash
             # The chain's own digest, so that verify checks real links.
-            event.hash = prev_hash = audit._digest(prev_hash, event)
+            event.hash = prev_hash = audit.digest(prev_hash, event)
             rows.append(vars(event))
         with engine.begin() as conn:
             write_frame(conn, table, pd.DataFrame(rows), update=False)
