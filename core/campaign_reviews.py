@@ -63,13 +63,15 @@ def _snapshot(campaign: Campaign) -> dict:
 
 def _set_offers(
     session: Session, campaign_id: int, status: Status, now: datetime, extra=None
-) -> None:
+) -> int:
+    """Give the campaign's proposed offers `status` in one statement; returns how many."""
     table = Offer.__table__
-    session.connection().execute(
+    result = session.connection().execute(
         update(table)
         .where(table.c.campaign_id == campaign_id, table.c.status == Status.PROPOSED.value)
         .values(status=status.value, version=table.c.version + 1, updated_at=now, **(extra or {}))
     )
+    return result.rowcount
 
 
 def _decide(
@@ -96,8 +98,12 @@ def _decide(
         **(changes or {}),
     }
     _bump(session, Campaign, campaign, values)
+    after_offers = {}
     if offers is not None:
-        _set_offers(session, campaign.id, offers, now, offer_values)
+        # One event for the bulk change: the campaign and how many offers it moved; each
+        # offer is found again by its campaign, its status and this event's time (updated_at).
+        count = _set_offers(session, campaign.id, offers, now, offer_values)
+        after_offers = {"offers": {"status": offers.value, "count": count}}
     session.refresh(campaign)
     audit.record(
         session,
@@ -106,7 +112,7 @@ def _decide(
         entity_type="campaign",
         entity_id=campaign.id,
         before=before,
-        after=_snapshot(campaign),
+        after={**_snapshot(campaign), **after_offers},
         reason=reason,
         now=now,
     )
