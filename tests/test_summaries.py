@@ -247,3 +247,17 @@ def test_scores_written_after_the_refresh_are_counted_afresh(engine):
     summaries.refresh_now(engine, now=later)
     shown, summary = _bands(engine)
     assert list(summary["risk_band"]) == ["medium"] and list(shown["value_at_risk"]) == [3.0]
+
+
+def test_a_refresh_gathers_the_planner_statistics_on_postgresql(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans without gathered statistics")
+    _orders(engine)
+    summaries.refresh_now(engine, now=NOW)
+    with engine.connect() as conn:
+        analysed = set(
+            conn.exec_driver_sql(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            ).scalars()
+        )
+    assert set(summaries.PLANNED_TABLES) <= analysed
