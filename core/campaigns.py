@@ -73,10 +73,12 @@ class Offer(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    # Found by campaign through uq_offer_campaign_customer and by customer through
+    # ix_offers_customer_week (core/console_indexes.py): no index of their own.
+    campaign_id: int = Field(foreign_key="campaigns.id")
     week: str = Field(index=True)
     campaign_type: str
-    customer_id: str = Field(foreign_key="customers.customer_id", index=True)
+    customer_id: str = Field(foreign_key="customers.customer_id")
     status: str = Field(default=Status.PROPOSED, index=True)
     version: int = 1
     holdout: bool = False
