@@ -276,8 +276,10 @@ def lookup(
     """The rows of a table whose key is among the values (set-based, in chunks), key and columns."""
     target = metadata.tables[table]
     names = [key, *columns]
+    if is_empty(conn, target):
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     unique = pd.unique(pd.Series(values).dropna())
-    if not len(unique) or is_empty(conn, target):
+    if not len(unique):
         return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
     quote = conn.dialect.identifier_preparer.quote
     wanted = f"SELECT {', '.join(quote(n) for n in names)} FROM {quote(target.name)}"
