@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, literal, or_
+from sqlalchemy import and_, exists, func, literal, or_, true
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -21,6 +21,11 @@ SORTS = {
     "value at risk": col(CustomerScore.value_at_risk).desc(),
     "churn probability": col(CustomerScore.churn_probability).desc(),
     "expected value": col(CustomerScore.expected_value).desc(),
+}
+SORTS_OF_FEW = {
+    "value at risk": (col(CustomerScore.value_at_risk) + 0).desc(),
+    "churn probability": (col(CustomerScore.churn_probability) + 0).desc(),
+    "expected value": (col(CustomerScore.expected_value) + 0).desc(),
 }
 
 
@@ -123,18 +128,35 @@ def _conditions(
             conditions += [customer >= prefix, customer < following]
     if filters.category:
         conditions.append(_bought_in(filters.category, through))
-    if filters.delayed_within_days:
-        # One probe per customer of the partial index of late orders by customer (a few
-        # entries each): the page's first matches are found without listing every customer
-        # with a recent late order first.
-        since = today - timedelta(days=filters.delayed_within_days)
-        late = select(Order.customer_id).where(
-            col(Order.customer_id) == col(CustomerScore.customer_id),
-            col(Order.ordered_date) >= since,
-            col(Order.delivered_date) > col(Order.promised_date),
-        )
-        conditions.append(exists(late))
     return conditions
+
+
+def _late_orders(filters: AtRiskFilter, today: date):
+    since = today - timedelta(days=filters.delayed_within_days)
+    return select(col(Order.customer_id)).where(
+        col(Order.ordered_date) >= since,
+        col(Order.delivered_date) > col(Order.promised_date),
+    )
+
+
+def _from_late_customers(matching, filters: AtRiskFilter, today: date):
+    """With the late-order filter, the matches found from the customers with a recent late
+    order (each once, from the partial index of late orders, one probe of the scores each),
+    however rare they are among the scores; else the matches as they are."""
+    if not filters.delayed_within_days:
+        return matching
+    late = _late_orders(filters, today).distinct().subquery("late")
+    return matching.join(late, late.c.customer_id == col(CustomerScore.customer_id))
+
+
+def _has_late_order(filters: AtRiskFilter, today: date):
+    """True for a score whose customer has a recent late order (true without the filter)."""
+    if not filters.delayed_within_days:
+        return true()
+    late = _late_orders(filters, today).where(
+        col(Order.customer_id) == col(CustomerScore.customer_id)
+    )
+    return exists(late)
 
 
 def at_risk(
@@ -170,28 +192,36 @@ def at_risk(
         matching = matching.join(
             Customer, col(Customer.customer_id) == col(CustomerScore.customer_id)
         )
-    # Count up to the limit from the indexes alone (no column of the row is needed).
+    # Count up to the limit from the indexes alone (no column of the row is needed); with the
+    # late-order filter, from the customers with a late order.
+    few = _from_late_customers(matching, filters, today)
     counted = session.exec(
         select(func.count()).select_from(
-            matching.with_only_columns(literal(1)).limit(count_limit + 1).subquery()
+            few.with_only_columns(literal(1)).limit(count_limit + 1).subquery()
         )
     ).one()
     total, more = min(counted, count_limit), counted > count_limit
     page = max(1, page)
     order = (SORTS[sort], col(CustomerScore.customer_id))
-    # The page's ids first, then only their rows joined (skipped rows are never joined).
-    ids = matching.order_by(*order).offset((page - 1) * page_size).limit(page_size).subquery()
+    if more:
+        # Many matches: the sort's index is walked, each score checked (a late order is
+        # one probe of the late orders by customer), until the page is full.
+        matching = matching.where(_has_late_order(filters, today))
+    else:
+        # At most count_limit matches: found as they were counted, then sorted, instead of
+        # walking the sort's index past every score that does not match (a sort key that
+        # is an expression keeps the planner off that index).
+        matching = few
+        order = (SORTS_OF_FEW[sort], col(CustomerScore.customer_id))
+    # The page's ids first, then only their rows read (skipped rows are never read).
+    ids = session.exec(
+        matching.order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    ).all()
     statement = (
         select(CustomerScore, Customer)
-        .join(
-            ids,
-            and_(
-                col(CustomerScore.as_of) == as_of,
-                col(CustomerScore.customer_id) == ids.c.customer_id,
-            ),
-        )
         .join(Customer, col(Customer.customer_id) == col(CustomerScore.customer_id))
-        .order_by(*order)
+        .where(col(CustomerScore.as_of) == as_of, col(CustomerScore.customer_id).in_(ids))
+        .order_by(SORTS_OF_FEW[sort], col(CustomerScore.customer_id))
     )
     rows = [
         {

@@ -165,3 +165,43 @@ def test_regions_are_listed_once_in_order_without_blanks(engine):
     )
     with Session(engine) as session:
         assert customers.regions(session) == ["East", "West"]
+
+
+def test_many_or_few_matches_list_the_same_page(engine):
+    """Past the count limit the sort's index is walked (late orders probed per score); within
+    it the matches are found from the filters and sorted: both give the same pages."""
+    _population(engine)
+    for number, customer in enumerate(["C1", "C2", "C3", "C4"]):
+        factories.order(
+            engine, f"L{number}", customer, date(2026, 5, 1), date(2026, 5, 5), date(2026, 5, 9)
+        )
+    factories.order(engine, "L9", "C1", date(2026, 5, 2), date(2026, 5, 6), date(2026, 5, 9))
+    filters = customers.AtRiskFilter(risk_bands=(), delayed_within_days=90)
+    with Session(engine) as session:
+        for sort in customers.SORTS:
+            pages = {
+                limit: [
+                    customers.at_risk(
+                        session,
+                        filters=filters,
+                        today=AS_OF,
+                        sort=sort,
+                        page=page,
+                        page_size=3,
+                        count_limit=limit,
+                    )
+                    for page in (1, 2)
+                ]
+                for limit in (2, 1_000)
+            }
+            many, few = pages[2], pages[1_000]
+            assert [p.more for p in many] == [True, True] and not few[0].more
+            assert few[0].total == 4  # C1's two late orders count once
+            for a, b in zip(many, few, strict=True):
+                assert list(a.rows["customer_id"]) == list(b.rows["customer_id"])
+            assert sorted([*few[0].rows["customer_id"], *few[1].rows["customer_id"]]) == [
+                "C1",
+                "C2",
+                "C3",
+                "C4",
+            ]
