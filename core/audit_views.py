@@ -19,6 +19,7 @@ from core.audit import AuditEvent
 from core.campaigns import Campaign, Offer, Status
 from core.csv_safety import safe_row
 from core.results import NOT_SUPPRESSED
+from core.roles import Role
 
 EVENT_COLUMNS = [
     "id",
@@ -94,17 +95,22 @@ def search(
 
 
 def choices(session: Session) -> dict[str, list[str]]:
-    """The people, roles, actions and entity types that occur, for the filter menus."""
-    t = AuditEvent.__table__
+    """The people, actions and entity types that occur, and the roles, for the filter menus."""
     conn = session.connection()
-    return {
-        name: [
-            v
-            for v in conn.execute(select(t.c[name]).distinct().order_by(t.c[name])).scalars()
-            if v is not None
-        ]
-        for name in ("actor", "role", "action", "entity_type")
-    }
+    menus = {name: _distinct(conn, name) for name in ("actor", "action", "entity_type")}
+    return {"role": sorted(r.value for r in Role), **menus}
+
+
+def _distinct(conn, name: str) -> list[str]:
+    """The column's distinct values, each found by one step along its index from the one before
+    (a few lookups per value instead of reading every event)."""
+    column = AuditEvent.__table__.c[name]
+    values = []
+    after = conn.execute(select(func.min(column))).scalar()
+    while after is not None:
+        values.append(after)
+        after = conn.execute(select(func.min(column)).where(column > after)).scalar()
+    return values
 
 
 def _load(raw: str | None) -> Any:
