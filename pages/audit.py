@@ -58,14 +58,14 @@ selection = st.dataframe(
 )
 if result.total:
 
-    def _csv_text() -> str:
+    def _exported() -> str:
         """Built when the button is clicked, not on every visit."""
         with db.session() as session:
             return "".join(audit_views.export_csv(session, filters=filters))
 
     st.download_button(
         "Export these events (CSV)",
-        _csv_text,
+        _exported,
         file_name="audit_events.csv",
         mime="text/csv",
         icon=":material/download:",
