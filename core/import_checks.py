@@ -140,9 +140,11 @@ def parse_column(text: pd.Series, column: Column, problems: Problems, now: datet
     word = TYPE_WORDS[column.type]
     if column.type in ("int", "float"):
         number = pd.to_numeric(text, errors="coerce").astype(float)
-        bad = given & ~np.isfinite(number.to_numpy())
+        finite = np.isfinite(number.to_numpy())
+        bad = given & ~finite
         if column.type == "int":
-            bad |= given & ~bad & (np.mod(number.to_numpy(), 1) != 0)
+            whole = np.mod(np.where(finite, number.to_numpy(), 0.0), 1) == 0
+            bad |= given & ~whole
         problems.add(bad, name, f"'{{value}}' is not a {word}", value=text)
         number = number.where(~bad)
         _check_range(number, column, problems)

@@ -111,6 +111,16 @@ def test_bad_type_names_row_column_and_value(engine, tmp_path, admin, now):
     assert error.problems[0].reason == "'twelve' is not a whole number"
 
 
+def test_infinite_whole_numbers_are_refused_by_name(engine, tmp_path, admin, now):
+    content = "supplier_id,name,lead_time_days\ns1,Acme,INF\ns2,Yarn,-inf\n"
+    error = rejected(engine, tmp_path, admin, now, "suppliers", content)
+    assert [(p.row, p.column) for p in error.problems] == [
+        (2, "lead_time_days"),
+        (3, "lead_time_days"),
+    ]
+    assert error.problems[0].reason == "'INF' is not a whole number"
+
+
 def test_bad_bool_and_date_are_refused(engine, tmp_path, admin, now):
     content = "customer_id,consent_sms,signup_date\nc1,maybe,2025-01-01\nc2,yes,01/02/2025\n"
     error = rejected(engine, tmp_path, admin, now, "customers", content)
