@@ -17,10 +17,10 @@ with db.session() as session:
 # Checking the chain reads every event (about 10 s per million): on request, not on every visit.
 if st.button("Check the audit chain", icon=":material/verified:"):
     with st.spinner("Checking every event's hash…"), db.session() as session:
-        st.session_state["audit_chain_report"] = audit.verify(session)
-report = st.session_state.get("audit_chain_report")
-if report is not None:
-    (st.success if report.ok else st.error)(report.describe())
+        st.session_state["audit_chain_check"] = (audit.verify(session), datetime.now(UTC))
+if checked := st.session_state.get("audit_chain_check"):
+    report, at = checked
+    (st.success if report.ok else st.error)(f"{report.describe()} (checked {at:%H:%M} UTC)")
 
 
 def _any(label: str, options: list[str], column) -> str | None:
