@@ -38,7 +38,10 @@ def test_stock_impact_shows_on_hand_pull_inbound_and_cover_after(shop, now):
 def test_a_heavy_pull_on_stock_needs_a_manager():
     impact = {"A1": {"expected_units": 60.0, "spare_units": 100.0}, "C1": {"expected_units": 1.0}}
     assert manager_approval.stock_heavy_skus(impact) == ["A1", "C1"]
-    assert manager_approval.stock_heavy_skus({"A1": {"expected_units": 10.0, "spare_units": 100.0}}) == []
+    assert (
+        manager_approval.stock_heavy_skus({"A1": {"expected_units": 10.0, "spare_units": 100.0}})
+        == []
+    )
 
 
 def test_approval_state_says_who_decided_and_what_is_needed(shop, now):
