@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, literal, or_, true
+from sqlalchemy import and_, exists, func, literal, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -17,16 +17,14 @@ from core.campaigns import Offer, Status
 from core.scores import CustomerScore
 from core.tables import Customer, Order, OrderLine, Product, SupportTicket, SurveyResponse
 
-SORTS = {
-    "value at risk": col(CustomerScore.value_at_risk).desc(),
-    "churn probability": col(CustomerScore.churn_probability).desc(),
-    "expected value": col(CustomerScore.expected_value).desc(),
+_SORT_COLUMNS = {
+    "value at risk": col(CustomerScore.value_at_risk),
+    "churn probability": col(CustomerScore.churn_probability),
+    "expected value": col(CustomerScore.expected_value),
 }
-SORTS_OF_FEW = {
-    "value at risk": (col(CustomerScore.value_at_risk) + 0).desc(),
-    "churn probability": (col(CustomerScore.churn_probability) + 0).desc(),
-    "expected value": (col(CustomerScore.expected_value) + 0).desc(),
-}
+SORTS = {name: column.desc() for name, column in _SORT_COLUMNS.items()}
+# The same orders as expressions, which no index supplies: for sorting a few rows found otherwise.
+SORTS_OF_FEW = {name: (column + 0).desc() for name, column in _SORT_COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -150,9 +148,7 @@ def _from_late_customers(matching, filters: AtRiskFilter, today: date):
 
 
 def _has_late_order(filters: AtRiskFilter, today: date):
-    """True for a score whose customer has a recent late order (true without the filter)."""
-    if not filters.delayed_within_days:
-        return true()
+    """True for a score whose customer has a recent late order."""
     late = _late_orders(filters, today).where(
         col(Order.customer_id) == col(CustomerScore.customer_id)
     )
@@ -206,7 +202,8 @@ def at_risk(
     if more:
         # Many matches: the sort's index is walked, each score checked (a late order is
         # one probe of the late orders by customer), until the page is full.
-        matching = matching.where(_has_late_order(filters, today))
+        if filters.delayed_within_days:
+            matching = matching.where(_has_late_order(filters, today))
     else:
         # At most count_limit matches: found as they were counted, then sorted, instead of
         # walking the sort's index past every score that does not match (a sort key that
