@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -215,24 +217,68 @@ def _driver_columns(
 
 
 def _insert_sqlite(conn, table, frame, chunk_rows, progress) -> int:
-    """Plain executemany of tuples on the driver: several times faster than dict binds."""
+    """Multi-row INSERTs of plain values on the driver, a few hundred rows per statement.
+
+    Per row, executemany steps the statement, resets it and takes the GIL back; one statement
+    of hundreds of rows does that once (about 2x faster for a million orders). A value every
+    row of a chunk shares (a default, NULL) is bound once, by number, and not once per row.
+    """
     quote = conn.dialect.identifier_preparer.quote
-    cursor = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    cursor = driver.cursor()
     written = 0
     try:
         for chunk in chunks(frame, chunk_rows):
             names, columns = _driver_columns(conn, table, chunk)
-            sql = (
-                f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})"
-            )
-            cursor.executemany(sql, zip(*columns, strict=True))
+            into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+            shared = [i for i, values in enumerate(columns) if _one_value(values)]
+            varying = [i for i in range(len(columns)) if i not in shared]
+            head = [columns[i][0] for i in shared]
+            width = len(varying)
+            per_statement = max(1, min(ROWS_PER_STATEMENT, (limit - len(head)) // max(width, 1)))
+            flat = np.empty((len(chunk), width), dtype=object)
+            for j, i in enumerate(varying):
+                flat[:, j] = columns[i]
+            for start in range(0, len(chunk), per_statement):
+                rows = flat[start : start + per_statement]
+                sql = into + _values_sql(len(names), tuple(shared), len(rows))
+                cursor.execute(sql, head + rows.ravel().tolist())
             written += len(chunk)
             if progress:
                 progress(len(chunk))
     finally:
         cursor.close()
     return written
+
+
+ROWS_PER_STATEMENT = 500
+
+
+def _one_value(values: list) -> bool:
+    """Whether every value is the same one, of one type (1, 1.0 and True are not the same)."""
+    first = values[0]
+    if values.count(first) != len(values):
+        return False
+    return first is None or len(set(map(type, values))) == 1
+
+
+@lru_cache(maxsize=64)
+def _values_sql(width: int, shared: tuple[int, ...], rows: int) -> str:
+    """VALUES rows of numbered markers: the shared columns' first, then each row's own."""
+    shared = list(shared)
+    own = width - len(shared)
+    parts = []
+    for row in range(rows):
+        markers, next_own = [], len(shared) + row * own + 1
+        for column in range(width):
+            if column in shared:
+                markers.append(f"?{shared.index(column) + 1}")
+            else:
+                markers.append(f"?{next_own}")
+                next_own += 1
+        parts.append(f"({', '.join(markers)})")
+    return ", ".join(parts)
 
 
 def _insert_postgresql(conn, table, frame, chunk_rows, progress) -> int:
