@@ -10,8 +10,9 @@ from datetime import datetime
 from hashlib import sha1
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-import pyarrow
+import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
 from core import audit
@@ -88,7 +89,7 @@ def read_table(path: Path) -> pd.DataFrame:
         raise _rejected(path, "the file is empty (no header row)") from None
     except UnicodeDecodeError:
         raise _rejected(path, "the file is not UTF-8 text") from None
-    except (pd.errors.ParserError, pyarrow.ArrowException, OSError, ValueError) as error:
+    except (pd.errors.ParserError, pa.ArrowException, OSError, ValueError) as error:
         raise _rejected(path, f"the file could not be read: {error}") from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if frame.empty:
@@ -248,21 +249,50 @@ def with_order_ids(frame: pd.DataFrame) -> pd.DataFrame:
     amount = _each_distinct(frame["amount"], lambda a: pd.Series(map(repr, a.tolist())))
     quantity = frame["quantity"].astype(str).fillna("")
     content = customer + separator + day + separator + amount + separator + quantity
-    occurrence = content.groupby(content, sort=False).cumcount().tolist()
-    derived = pd.Series(
-        [
-            "tx-" + sha1(f"{t}{separator}{n}".encode(), usedforsecurity=False).hexdigest()[:20]
-            for t, n in zip(content.tolist(), occurrence, strict=True)
-        ],
-        index=frame.index,
-    )
-    given = (
-        frame["order_id"]
-        if "order_id" in frame
-        else pd.Series(None, index=frame.index, dtype=object)
-    )
+    occurrence = _occurrence(content)
+    message = content + separator + pd.Series(occurrence, index=frame.index).astype(str)
+    derived = pd.Series(_derived_ids(message), index=frame.index)
+    if "order_id" not in frame:
+        frame["order_id"] = derived
+        return frame
+    given = frame["order_id"]
     frame["order_id"] = given.where(given.notna(), derived)
     return frame
+
+
+def _occurrence(values: pd.Series) -> np.ndarray:
+    """Each value's count of equal values before it (0 for the first), like cumcount, faster."""
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    position = np.arange(len(codes))
+    starts = np.r_[True, ordered[1:] != ordered[:-1]] if len(codes) else np.zeros(0, bool)
+    first = np.maximum.accumulate(np.where(starts, position, 0))
+    occurrence = np.empty(len(codes), dtype=np.int64)
+    occurrence[order] = position - first
+    return occurrence
+
+
+def _derived_ids(message: pd.Series) -> pd.Series:
+    """ "tx-" and the first 20 hex digits of each message's SHA-1 (UTF-8), as an arrow-backed column.
+
+    Only the hashing is a loop; the text is joined, encoded and spelled out in hex by arrow and
+    numpy (about 3x faster than a loop that formats each id).
+    """
+    texts = pa.chunked_array(pa.array(message.array)).cast(pa.large_binary())
+    digests = b"".join([sha1(m, usedforsecurity=False).digest() for m in texts.to_pylist()])
+    head = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 20)[:, :10]
+    text = np.empty((len(head), 23), dtype=np.uint8)
+    text[:, :3] = np.frombuffer(b"tx-", dtype=np.uint8)
+    text[:, 3::2] = _HEX[head >> 4]
+    text[:, 4::2] = _HEX[head & 15]
+    ids = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(23), len(head), [None, pa.py_buffer(text.tobytes())]
+    )
+    return pd.array(ids.cast(pa.binary()).cast(pa.large_string()), dtype="str")
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def _each_distinct(values: pd.Series, text: Callable[[pd.Series], pd.Series]) -> pd.Series:

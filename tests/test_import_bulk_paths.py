@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
+from hashlib import sha1
 
 import pandas as pd
 import pytest
@@ -124,3 +125,70 @@ def test_an_upsert_of_a_key_given_twice_keeps_the_last(engine):
     with engine.connect() as conn:
         rows = conn.execute(text("select name, consent_email from customers")).all()
     assert [(name, bool(consent)) for name, consent in rows] == [("last", True)]
+
+
+def _ids_row_by_row(frame: pd.DataFrame) -> list[str]:
+    """The derivation as it was first written: one formatted text and SHA-1 per row."""
+    customer = frame["customer_id"].astype(str).fillna("")
+    day = frame["date"].dt.strftime("%Y-%m-%d").fillna("").astype(str)
+    amount = pd.Series(map(repr, frame["amount"].tolist()), index=frame.index, dtype=str)
+    quantity = frame["quantity"].astype(str).fillna("")
+    content = customer + "\x1f" + day + "\x1f" + amount + "\x1f" + quantity
+    occurrence = content.groupby(content, sort=False).cumcount().tolist()
+    return [
+        "tx-" + sha1(f"{t}\x1f{n}".encode(), usedforsecurity=False).hexdigest()[:20]
+        for t, n in zip(content.tolist(), occurrence, strict=True)
+    ]
+
+
+def test_derived_order_ids_are_the_sha1_of_each_rows_text_and_occurrence():
+    # The vectorised derivation spells out the per-row formula: text of the row, its
+    # occurrence among identical rows, SHA-1 in UTF-8, the first 20 hex digits.
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series(["Zoë", "Zoë", None, "C2", "Zoë", "C2"], dtype=object),
+            "date": pd.to_datetime(["2025-01-02"] * 3 + [None, "2025-01-02", None]),
+            "amount": [0.1 + 0.2, 0.1 + 0.2, 1e300, float("nan"), 0.3, float("nan")],
+            "quantity": pd.array([2, 2, None, 1, 2, 1], dtype="Int64"),
+        }
+    )
+    assert with_order_ids(frame)["order_id"].tolist() == _ids_row_by_row(frame)
+    assert with_order_ids(frame.iloc[:0])["order_id"].tolist() == []
+
+
+def test_rows_every_row_shares_a_value_of_are_stored_as_given(engine):
+    # A value every row shares is bound once; 1, 1.0 and True are not taken for one value.
+    frame = pd.DataFrame(
+        {
+            "sku": [f"S{i}" for i in range(1201)],
+            "name": "paint",
+            "category": pd.Series(["c"] * 1200 + [None], dtype=object),
+            "supplier_id": "P1",
+            "price": [1.0] * 1200 + [1],
+            "unit_cost": 0.5,
+            "replenishment_days": None,
+            "reorder_point": 3,
+            "active": [True] * 1200 + [False],
+        }
+    )
+    with engine.begin() as conn:
+        bulk.write_frame(
+            conn,
+            metadata.tables["suppliers"],
+            pd.DataFrame({"supplier_id": ["P1"], "name": ["p"], "lead_time_days": [5]}),
+            update=False,
+        )
+        frame["category"] = frame["category"].fillna("d")
+        bulk.write_frame(conn, metadata.tables["products"], frame, update=False, chunk_rows=700)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "select sku, name, category, price, unit_cost, replenishment_days, reorder_point,"
+                " active, is_consumable from products order by sku"
+            )
+        ).all()
+    expected = sorted(
+        (f"S{i}", "paint", "c" if i < 1200 else "d", 1.0, 0.5, None, 3, i < 1200, False)
+        for i in range(1201)
+    )
+    assert [(*r[:7], bool(r[7]), bool(r[8])) for r in rows] == expected
