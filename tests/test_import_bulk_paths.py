@@ -192,3 +192,77 @@ def test_rows_every_row_shares_a_value_of_are_stored_as_given(engine):
         for i in range(1201)
     )
     assert [(*r[:7], bool(r[7]), bool(r[8])) for r in rows] == expected
+
+
+def test_values_of_every_plain_type_come_back_as_written(engine):
+    # SQLite binds them; PostgreSQL's COPY reads them as CSV that arrow writes.
+    amounts = [0.1 + 0.2, 1e300, 5e-324, -1.5, 1 / 3, 2.5e-8, 36.17]
+    names = ["", None, 'quote " and, comma', "tab\t\\N\\.", "line\nbreak\r", "Zoë", "\\."]
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(7)],
+            "name": pd.Series(names, dtype=object),
+            "signup_date": pd.to_datetime(
+                ["2024-06-01", None, "1970-01-01", "2026-12-31", None, "2000-02-29", "1999-01-01"]
+            ),
+            "consent_sms": pd.array([True, False, None, True, False, True, False], "boolean"),
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(7)],
+            "customer_id": frame["customer_id"],
+            "ordered_date": pd.Series([date(2025, 1, i + 1) for i in range(7)], dtype=object),
+            "amount": amounts,
+        }
+    )
+    lines = pd.DataFrame(
+        {
+            "order_id": orders["order_id"],
+            "line_no": pd.array([1, 2, 3, 4, 5, 6, 2**31 - 1], dtype="Int64"),
+            "quantity": [1, 2, 3, 4, 5, 6, 7],
+        }
+    )
+    frame["consent_sms"] = frame["consent_sms"].fillna(False)
+    with engine.begin() as conn:
+        bulk.write_frame(conn, Customer.__table__, frame, update=False)
+        bulk.write_frame(conn, Order.__table__, orders, update=False)
+        bulk.write_frame(conn, metadata.tables["order_lines"], lines, update=False)
+    with engine.connect() as conn:
+        customers = conn.execute(
+            text("select name, signup_date, consent_sms from customers order by customer_id")
+        ).all()
+        stored = conn.execute(text("select amount from orders order by order_id")).scalars()
+        stored = list(stored)
+        numbers = conn.execute(
+            text("select line_no, quantity from order_lines order by order_id")
+        ).all()
+    assert [c.name for c in customers] == names
+    assert [str(c.signup_date) if c.signup_date else None for c in customers] == [
+        "2024-06-01",
+        None,
+        "1970-01-01",
+        "2026-12-31",
+        None,
+        "2000-02-29",
+        "1999-01-01",
+    ]
+    assert [bool(c.consent_sms) for c in customers] == [
+        True,
+        False,
+        False,
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert [repr(a) for a in stored] == [repr(a) for a in amounts]  # the very same doubles
+    assert [tuple(n) for n in numbers] == [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 4),
+        (5, 5),
+        (6, 6),
+        (2**31 - 1, 7),
+    ]
