@@ -98,7 +98,7 @@ def choose(
     """Up to the contact cap of campaigns per customer, one bandit draw per free slot, each
     maximising the conversion's net value (`conversion_value`)."""
     remaining = kept.assign(value=conversion_value(kept, config)) if len(kept) else kept
-    if not contacted.empty:
+    if not contacted.empty and not remaining.empty:
         room = config.contact_cap_per_week - remaining["customer_id"].map(contacted).fillna(0)
         remaining = remaining[room > 0]
     picks = []

@@ -204,3 +204,22 @@ def test_packed_grouping_matches_numpy_unique_of_rows(big_key):
     np.testing.assert_array_equal(keys, rows[:, 0])
     np.testing.assert_array_equal(steps_of, rows[:, 1:])
     np.testing.assert_array_equal(group_of, group.ravel())
+
+
+def test_no_arm_left_while_customers_hold_decided_offers_chooses_nothing():
+    """Every candidate screened out, some customers already contacted this week: an empty
+    choice, not an error (the empty ids would not subtract from the cap)."""
+    from core import offer_choice
+    from core.campaign_config import CampaignConfig
+
+    model = bandit.fit(_history({"win_back": 0.10}), priors=PRIORS, strength=20)
+    none_left = (
+        _candidates(3, ["win_back"])
+        .iloc[0:0]
+        .assign(sku=pd.Series(dtype="str"), price=0.0, discount_pct=0.0, credit_amount=0.0)
+    )
+    contacted = pd.Series([1], index=pd.Index(["c04"], dtype="str"))
+    chosen = offer_choice.choose(
+        none_left, model, CampaignConfig(), np.random.default_rng(3), contacted
+    )
+    assert chosen.empty
