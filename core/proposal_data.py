@@ -66,102 +66,86 @@ def load(
     lines_t = tables.OrderLine.__table__
     scores_t = CustomerScore.__table__
     latest = select(func.max(scores_t.c.as_of)).where(scores_t.c.as_of <= as_of).scalar_subquery()
-    with reading_beside(conn) as beside:
-        # The two summaries are mostly SQLite's own work: they run beside the reads below.
-        summary_read = beside(_summary_query(conn, as_of))
-        daily_read = beside(_daily_query(as_of, since, season_history_days))
-        customers = read_frame(
-            conn,
-            select(
-                *_columns(
-                    tables.Customer, ["customer_id", "consent_email", "consent_sms", "consent_post"]
-                )
-            ),
+    offers_t = Offer.__table__
+    inbound_t = tables.InboundOrder.__table__
+    queries = {
+        # Longest first: on SQLite two reader processes take them in this order.
+        "summary": _summary_query(conn, as_of),
+        "lines": select(
+            orders_t.c.customer_id,
+            lines_t.c.order_id,
+            orders_t.c.ordered_date,
+            lines_t.c.sku,
+            lines_t.c.quantity,
         )
-        products = read_frame(
-            conn,
-            select(
-                *_columns(
-                    tables.Product,
-                    [
-                        "sku",
-                        "name",
-                        "category",
-                        "line",
-                        "supplier_id",
-                        "price",
-                        "unit_cost",
-                        "is_consumable",
-                        "replenishment_days",
-                        "active",
-                    ],
-                )
-            ),
-        )
-        suppliers = read_frame(
-            conn, select(*_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"]))
-        )
-        stock = read_frame(conn, select(*_columns(tables.StockLevel, ["sku", "on_hand"])))
-        inbound_t = tables.InboundOrder.__table__
-        inbound = read_frame(
-            conn,
-            select(
-                *_columns(
-                    tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"]
-                )
-            ).where(inbound_t.c.received_date.is_(None)),
-        )
-        orders = read_frame(
-            conn,
-            select(
-                *_columns(
-                    tables.Order,
-                    [
-                        "order_id",
-                        "customer_id",
-                        "ordered_date",
-                        "promised_date",
-                        "delivered_date",
-                        "status",
-                        "amount",
-                    ],
-                )
-            ).where(
-                orders_t.c.ordered_date >= as_of - timedelta(days=recent_order_days),
-                orders_t.c.ordered_date < as_of,
-            ),
-        )
-        lines = read_frame(
-            conn,
-            select(
-                orders_t.c.customer_id,
-                lines_t.c.order_id,
-                orders_t.c.ordered_date,
-                lines_t.c.sku,
-                lines_t.c.quantity,
+        .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
+        .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
+        .where(orders_t.c.status != "cancelled"),
+        "daily_units": _daily_query(as_of, since, season_history_days),
+        "scores": select(
+            scores_t.c.customer_id,
+            scores_t.c.churn_probability,
+            scores_t.c.risk_band,
+            scores_t.c.expected_value,
+            scores_t.c.reasons,
+        ).where(scores_t.c.as_of == latest),
+        "orders": select(
+            *_columns(
+                tables.Order,
+                [
+                    "order_id",
+                    "customer_id",
+                    "ordered_date",
+                    "promised_date",
+                    "delivered_date",
+                    "status",
+                    "amount",
+                ],
             )
-            .join(orders_t, orders_t.c.order_id == lines_t.c.order_id)
-            .where(orders_t.c.ordered_date >= since, orders_t.c.ordered_date < as_of)
-            .where(orders_t.c.status != "cancelled"),
-        )
-        scores = read_frame(
-            conn,
-            select(
-                scores_t.c.customer_id,
-                scores_t.c.churn_probability,
-                scores_t.c.risk_band,
-                scores_t.c.expected_value,
-                scores_t.c.reasons,
-            ).where(scores_t.c.as_of == latest),
-        )
-        offers_t = Offer.__table__
-        outcomes = read_frame(
-            conn,
-            select(offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted).where(
-                offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)
-            ),
-        )
-        summary, daily_units = summary_read.result(), daily_read.result()
+        ).where(
+            orders_t.c.ordered_date >= as_of - timedelta(days=recent_order_days),
+            orders_t.c.ordered_date < as_of,
+        ),
+        "customers": select(
+            *_columns(
+                tables.Customer, ["customer_id", "consent_email", "consent_sms", "consent_post"]
+            )
+        ),
+        "products": select(
+            *_columns(
+                tables.Product,
+                [
+                    "sku",
+                    "name",
+                    "category",
+                    "line",
+                    "supplier_id",
+                    "price",
+                    "unit_cost",
+                    "is_consumable",
+                    "replenishment_days",
+                    "active",
+                ],
+            )
+        ),
+        "suppliers": select(
+            *_columns(tables.Supplier, ["supplier_id", "lead_time_days", "status"])
+        ),
+        "stock": select(*_columns(tables.StockLevel, ["sku", "on_hand"])),
+        "inbound": select(
+            *_columns(tables.InboundOrder, ["sku", "quantity", "expected_date", "received_date"])
+        ).where(inbound_t.c.received_date.is_(None)),
+        "outcomes": select(
+            offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted
+        ).where(offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)),
+    }
+    with reading_beside(conn) as beside:
+        reads = {name: beside(query) for name, query in queries.items()}
+        frames = {name: read.result() for name, read in reads.items()}
+    customers, products, orders, lines = (
+        frames[n] for n in ("customers", "products", "orders", "lines")
+    )
+    summary, daily_units = frames["summary"], frames["daily_units"]
     for frame, columns in (
         (orders, ["ordered_date", "promised_date", "delivered_date"]),
         (lines, ["ordered_date"]),
@@ -186,13 +170,13 @@ def load(
     return ProposalData(
         customers,
         products,
-        suppliers,
-        stock,
-        inbound,
+        frames["suppliers"],
+        frames["stock"],
+        frames["inbound"],
         orders,
         lines,
-        scores,
-        outcomes,
+        frames["scores"],
+        frames["outcomes"],
         summary,
         daily_units,
     )

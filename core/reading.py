@@ -1,10 +1,11 @@
-"""Reading query results into frames fast: SQLite rows straight from the driver, dates parsed
-per column (SQLAlchemy would build one `date` object per stored string)."""
+"""Reading query results into frames fast: SQLite rows straight from the driver, or large
+reads as Arrow columns in reader processes; dates parsed per column (SQLAlchemy would build one
+`date` object per stored string)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Boolean, Date, DateTime, Select
 from sqlalchemy.engine import Connection
 
+from core import arrow_reads
 from core.db import CHANGES_AT_BEGIN
 
 # Rows fetched from the driver at a time: a few hundred MB of Python objects at most.
@@ -26,7 +28,8 @@ def read_frame(conn: Connection, statement: Select, *, chunk_rows: int = READ_CH
     On SQLite the rows come straight from the driver in chunks: SQLAlchemy would turn every
     stored date string into a `date` object one by one (most of the time of reading millions
     of orders), and one list of all rows would double the peak memory. Dates are parsed per
-    column instead. PostgreSQL's driver returns dates already.
+    column instead. PostgreSQL's driver returns dates already. For large reads on SQLite see
+    `reading_beside`.
     """
     if conn.dialect.name == "sqlite":
         sql, params = _sqlite_text(conn, statement)
@@ -59,8 +62,12 @@ def _read_sqlite(
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
+# Reads that run at once beside the caller: one per core of a 2-core machine.
+READERS = 2
+
+
 class Staged:
-    """A read computed beside into a temporary table; `result()` fetches it here, once."""
+    """A read under way elsewhere; `result()` gives its frame here, once."""
 
     def __init__(self, fetch: Callable[[], pd.DataFrame]):
         self._fetch = fetch
@@ -74,21 +81,18 @@ class Staged:
 
 @contextmanager
 def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
-    """Submit reads whose SQL runs on a second connection in a background thread while `conn`
-    reads on; each read's rows are fetched when its `result()` is asked for.
+    """Submit reads that run in reader processes while this one goes on; each read's frame
+    is ready when its `result()` is asked for.
 
-    SQLite spends most of a large GROUP BY inside the library with the GIL released, but it
-    takes and releases the GIL once per row returned: two threads both fetching rows on two
-    cores hand the GIL back and forth for every row and run slower together than one after
-    the other (on 2 cores: 50 s instead of 33 s to load a week's proposal inputs at 1M
-    customers). So the second connection only runs each statement into a temporary table
-    (one step, the GIL released throughout); `result()` waits for it and then fetches its rows
-    here, while the background thread is idle. That needs a database file (an in-memory one is
-    private to its connection) and nothing written yet in `conn`'s transaction (the second
-    connection sees committed data only). Otherwise, and on other databases, each read runs
-    here at once, in the order submitted. Leaving the block drops the temporary tables.
+    On a SQLite file each read runs in a reader process through the ADBC driver
+    (`core.arrow_reads`), which returns Arrow columns: no Python object per value, ~2.5x faster
+    than fetching rows here, and two reads at once on two cores, with no GIL to share.
+    A reader's connection sees committed data only, so that needs nothing written yet in
+    `conn`'s transaction (`_sees_the_same`); otherwise, and on other databases, each read runs
+    here at once, in the order submitted. A read the driver cannot type runs here on
+    `result()`.
     """
-    if not _sees_the_same_beside(conn):
+    if not _sees_the_same(conn):
 
         def here(statement: Select) -> Staged:
             frame = read_frame(conn, statement)
@@ -96,36 +100,58 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
 
         yield here
         return
-    with conn.engine.connect() as other, ThreadPoolExecutor(max_workers=1) as worker:
-        driver = other.connection.driver_connection
-        staged: dict[str, Staged] = {}
+    database = conn.engine.url.database
+    timeout = int(conn.connection.driver_connection.execute("PRAGMA busy_timeout").fetchone()[0])
+    staged: list[tuple[Future, Staged]] = []
+    # Threads that wait on the reader processes' answers (no GIL held while waiting).
+    waiters = ThreadPoolExecutor(max_workers=READERS)
 
-        def stage(statement: Select) -> Staged:
-            name = f"easel_beside_{len(staged)}"
-            sql, params = _sqlite_text(other, statement)
-            made = worker.submit(driver.execute, f"CREATE TEMP TABLE {name} AS {sql}", params)
+    def stage(statement: Select) -> Staged:
+        sql, params = _sqlite_text(conn, statement)
+        read = waiters.submit(arrow_reads.read, database, timeout, sql, params)
 
-            def fetch() -> pd.DataFrame:
-                made.result()
-                return _read_sqlite(other, f"SELECT * FROM temp.{name}", [], statement)
+        def fetch() -> pd.DataFrame:
+            table = read.result()
+            if table is None:
+                return _read_sqlite(conn, sql, params, statement)
+            return _typed(_arrow_frame(table), statement)
 
-            staged[name] = Staged(fetch)
-            return staged[name]
+        staged.append((read, Staged(fetch)))
+        return staged[-1][1]
 
-        try:
-            yield stage
-            for read in staged.values():  # results asked for after the block are ready
-                read.result()
-        finally:
-            worker.shutdown(wait=True)
-            for name in staged:
-                driver.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    try:
+        yield stage
+        for _, read in staged:  # results asked for after the block are ready
+            read.result()
+    finally:
+        for read, _ in staged:
+            read.cancel()
+        waiters.shutdown(wait=True)
 
 
-def _sees_the_same_beside(conn: Connection) -> bool:
-    """True when a second connection would read what `conn` reads (see reading_beside)."""
+def _arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """The table as the frame sqlite3's rows would give: a column of NULLs only (no type to go
+    by) as None objects."""
+    return pd.DataFrame(
+        {
+            name: (
+                pd.Series([None] * table.num_rows, dtype=object)
+                if column.null_count == table.num_rows
+                else column.to_pandas()
+            )
+            for name, column in zip(table.column_names, table.columns, strict=True)
+        }
+    )
+
+
+def _sees_the_same(conn: Connection) -> bool:
+    """True when another connection to the file would read what `conn` reads: a database
+    file (an in-memory one is private to its connection) and nothing written yet in `conn`'s
+    transaction (another connection sees committed data only)."""
     if conn.dialect.name != "sqlite" or (conn.engine.url.database or "") in ("", ":memory:"):
         return False
+    if not conn.in_transaction():
+        return True
     written = conn.connection.driver_connection.total_changes
     return conn.info.get(CHANGES_AT_BEGIN) == written
 

@@ -1,45 +1,37 @@
-"""Reading frames: reads beside the caller's connection see what the caller would see."""
+"""Reading frames: reads beside the caller's connection see what the caller would see, and
+a read in a reader process gives the frame the caller's own read gives."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
+from datetime import date
 
+import pandas as pd
 import pytest
 from pandas.errors import DatabaseError
 from sqlalchemy import column, insert, select, table
 from sqlalchemy.exc import DBAPIError
 
 from core import reading, tables
-from core.reading import reading_beside
+from core.reading import read_frame, reading_beside
 
 SUPPLIERS = tables.Supplier.__table__
+CUSTOMERS = tables.Customer.__table__
+ORDERS = tables.Order.__table__
 
 
 def _supplier(supplier_id: str) -> dict:
     return {"supplier_id": supplier_id, "name": supplier_id.title(), "lead_time_days": 7}
 
 
-def _where_read(monkeypatch) -> list[int]:
-    threads: list[int] = []
-    original = reading.read_frame
-
-    def spy(conn, statement, **kw):
-        threads.append(threading.get_ident())
-        return original(conn, statement, **kw)
-
-    monkeypatch.setattr(reading, "read_frame", spy)
-    return threads
-
-
-def _fetches(monkeypatch) -> list[tuple]:
-    """(connection, SQL) of every fetch of rows from SQLite."""
-    seen: list[tuple] = []
+def _row_reads(monkeypatch) -> list[str]:
+    """The SQL of every read of rows through this process's sqlite3 module."""
+    seen: list[str] = []
     original = reading._read_sqlite
 
-    def spy(conn, sql, params, statement, *args):
-        seen.append((conn, sql))
-        return original(conn, sql, params, statement, *args)
+    def spy(conn, sql, *args):
+        seen.append(sql)
+        return original(conn, sql, *args)
 
     monkeypatch.setattr(reading, "_read_sqlite", spy)
     return seen
@@ -48,47 +40,91 @@ def _fetches(monkeypatch) -> list[tuple]:
 def test_a_read_beside_sees_the_committed_data(engine, monkeypatch):
     with engine.begin() as conn:
         conn.execute(insert(SUPPLIERS), [_supplier("acme"), _supplier("brush")])
-    threads, fetches = _where_read(monkeypatch), _fetches(monkeypatch)
+    rows = _row_reads(monkeypatch)
     with engine.connect() as conn:
         conn.execute(select(SUPPLIERS.c.supplier_id)).all()  # the transaction has begun
         with reading_beside(conn) as beside:
             read = beside(select(SUPPLIERS.c.supplier_id).order_by(SUPPLIERS.c.supplier_id))
             names = select(SUPPLIERS.c.name).order_by(SUPPLIERS.c.supplier_id)
             assert beside(names).result()["name"].tolist() == ["Acme", "Brush"]
-            beside_driver = fetches[0][0].connection.driver_connection if fetches else None
-        # Asked for after the block: fetched as the block ended.
+        # Asked for after the block: ready as the block ended.
         assert read.result()["supplier_id"].tolist() == ["acme", "brush"]
-    if engine.dialect.name == "sqlite":
-        # The SQL ran on a second connection into temporary tables, fetched from there.
-        assert threads == []
-        assert [sql for _, sql in fetches] == [
-            "SELECT * FROM temp.easel_beside_1",
-            "SELECT * FROM temp.easel_beside_0",
-        ]
-        assert all(other is not conn for other, _ in fetches)
-        # The second connection went back to the pool without its temporary tables.
-        left = beside_driver.execute("SELECT count(*) FROM sqlite_temp_master").fetchone()
-        assert left == (0,)
-    else:
-        assert threads == [threading.get_ident()] * 2
+    # On SQLite both were read by reader processes, none here.
+    assert rows == []
 
 
 def test_after_a_write_in_the_transaction_the_read_runs_here_and_sees_it(engine, monkeypatch):
-    threads = _where_read(monkeypatch)
+    rows = _row_reads(monkeypatch)
     with engine.connect() as conn:
         conn.execute(insert(SUPPLIERS), [_supplier("uncommitted")])
         with reading_beside(conn) as beside:
             read = beside(select(SUPPLIERS.c.supplier_id))
         assert read.result()["supplier_id"].tolist() == ["uncommitted"]
         conn.rollback()
-    assert threads == [threading.get_ident()]
+    assert len(rows) == (1 if engine.dialect.name == "sqlite" else 0)
+
+
+def test_a_write_after_reads_beside_commits(engine):
+    """The reader processes leave no lock behind that would stop the caller's transaction."""
+    with engine.connect() as conn:
+        conn.execute(select(SUPPLIERS.c.supplier_id)).all()
+        with reading_beside(conn) as beside:
+            assert beside(select(SUPPLIERS.c.supplier_id)).result().empty
+        conn.execute(insert(SUPPLIERS), [_supplier("after")])
+        conn.commit()
+    with engine.connect() as conn:
+        assert read_frame(conn, select(SUPPLIERS.c.supplier_id))["supplier_id"].tolist() == [
+            "after"
+        ]
 
 
 def test_an_error_beside_reaches_the_caller(engine):
     missing = select(column("x")).select_from(table("no_such_table"))
     with engine.connect() as conn:
         conn.execute(select(SUPPLIERS.c.supplier_id)).all()
-        # The driver's own error on SQLite (rows come straight from it), pandas' elsewhere.
+        # The driver's own error on SQLite, pandas' elsewhere.
         with pytest.raises((sqlite3.Error, DBAPIError, DatabaseError), match="no_such_table"):  # noqa: SIM117
             with reading_beside(conn) as beside:
                 beside(missing).result()
+
+
+def _orders(n: int) -> list[dict]:
+    """Orders whose first `n` have no delivery date yet, then delivered ones."""
+    return [
+        {
+            "order_id": f"O{i:05d}",
+            "customer_id": "C1",
+            "ordered_date": date(2026, 1, 1 + i % 28),
+            "promised_date": date(2026, 2, 1),
+            "delivered_date": None if i < n else date(2026, 2, 1 + i % 20),
+            "status": "cancelled" if i % 7 == 0 else "delivered",
+            "amount": 10.5 + i,
+        }
+        for i in range(n + 50)
+    ]
+
+
+@pytest.mark.parametrize("undelivered_first", [3, 3000])
+def test_a_read_beside_gives_the_frame_read_here(engine, monkeypatch, undelivered_first):
+    """Dates, text, reals and NULLs alike; a column that starts with more NULLs than the
+    reader's driver looks at to type it is read here instead, to the same frame."""
+    with engine.begin() as conn:
+        conn.execute(insert(CUSTOMERS), [{"customer_id": "C1", "email": "c1@example.com"}])
+        conn.execute(insert(ORDERS), _orders(undelivered_first))
+    statement = select(
+        ORDERS.c.order_id,
+        ORDERS.c.ordered_date,
+        ORDERS.c.delivered_date,
+        ORDERS.c.status,
+        ORDERS.c.amount,
+    ).order_by(ORDERS.c.order_id)
+    with engine.connect() as conn:
+        here = read_frame(conn, statement)
+        rows = _row_reads(monkeypatch)
+        with reading_beside(conn) as beside:
+            there = beside(statement).result()
+    pd.testing.assert_frame_equal(there, here)
+    assert there["delivered_date"].isna().sum() == undelivered_first
+    assert str(there["ordered_date"].dtype) == "datetime64[s]"
+    if engine.dialect.name == "sqlite":
+        assert len(rows) == (1 if undelivered_first > 1024 else 0)
