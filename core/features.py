@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import tables
-from core.reading import arrow_strings, read_frame
+from core.reading import arrow_strings, reading_beside
 
 log = logging.getLogger(__name__)
 
@@ -154,27 +154,29 @@ def load_frames(
         "survey_responses": tables.SurveyResponse,
         "browsing_events": tables.BrowsingEvent,
     }
-    frames: dict[str, pd.DataFrame] = {}
-    with engine.connect() as conn:
-        for name, model in models.items():
-            table = model.__table__
-            statement = select(*[table.c[c] for c in COLUMNS[name]])
-            date_column = _DATE_COLUMNS.get(name)
-            if date_column and name != "customers":
-                statement = statement.where(table.c[date_column] <= as_of)
-                if since is not None and name != "orders":
-                    statement = statement.where(table.c[date_column] >= since)
-            frames[name] = read_frame(conn, statement)
-        lines = tables.OrderLine.__table__
-        orders = tables.Order.__table__
-        statement = (
-            select(*[lines.c[c] for c in COLUMNS["order_lines"]])
-            .join(orders, orders.c.order_id == lines.c.order_id)
-            .where(orders.c.ordered_date <= as_of)
-        )
-        if since is not None:
-            statement = statement.where(orders.c.ordered_date >= since)
-        frames["order_lines"] = read_frame(conn, statement)
+    statements = {}
+    for name, model in models.items():
+        table = model.__table__
+        statement = select(*[table.c[c] for c in COLUMNS[name]])
+        date_column = _DATE_COLUMNS.get(name)
+        if date_column and name != "customers":
+            statement = statement.where(table.c[date_column] <= as_of)
+            if since is not None and name != "orders":
+                statement = statement.where(table.c[date_column] >= since)
+        statements[name] = statement
+    lines = tables.OrderLine.__table__
+    orders = tables.Order.__table__
+    statement = (
+        select(*[lines.c[c] for c in COLUMNS["order_lines"]])
+        .join(orders, orders.c.order_id == lines.c.order_id)
+        .where(orders.c.ordered_date <= as_of)
+    )
+    if since is not None:
+        statement = statement.where(orders.c.ordered_date >= since)
+    statements["order_lines"] = statement
+    with engine.connect() as conn, reading_beside(conn) as beside:
+        reads = {name: beside(statement) for name, statement in statements.items()}
+        frames = {name: read.result() for name, read in reads.items()}
     log.info("loaded %s orders as of %s", len(frames["orders"]), as_of)
     return frames
 
