@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core import demo, features, tables
+from core import demo, features, reading, tables
 from core.bulk import write_frame
 from core.features import (
     COLUMNS,
@@ -317,12 +318,17 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+@contextmanager
+def _beside_through_sqlalchemy(conn):
+    yield lambda statement: reading.Staged(lambda: _read_through_sqlalchemy(conn, statement))
+
+
 @pytest.mark.parametrize("detail_days", [None, DETAIL_DAYS])
 def test_fast_reader_returns_the_same_frames_as_sqlalchemy(engine, monkeypatch, detail_days):
     as_of = date(2026, 6, 15)
     demo.write(engine, demo.generate(customers=60, seed=5, end_date=date(2026, 7, 31)))
     fast = load_frames(engine, as_of, detail_days=detail_days)
-    monkeypatch.setattr(features, "read_frame", _read_through_sqlalchemy)
+    monkeypatch.setattr(features, "reading_beside", _beside_through_sqlalchemy)
     before = load_frames(engine, as_of, detail_days=detail_days)
     assert set(fast) == set(before)
     for name, frame in before.items():
