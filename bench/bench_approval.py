@@ -7,8 +7,9 @@ Makes (untimed) one proposed campaign with an offer for each of the first --offe
 update, one set-based update of its offers and one audit event, in one transaction. A scratch
 SQLite file with a demo marketplace of --customers (default: as many as --offers) is built
 when neither --db nor --url is given; a database given is written to (use a copy). When the
-benchmark campaign is already approved, it is set back to proposed first. The last line printed
-is the figures as JSON.
+benchmark campaign is already approved, it is set back to proposed first (on PostgreSQL the
+offers are then vacuumed, so that a rerun does not step over the old copies). The last line
+printed is the figures as JSON.
 """
 
 from __future__ import annotations
@@ -42,17 +43,34 @@ def ensure_demo(url: str, customers: int) -> None:
 
 
 def reset(engine, campaign_id: int) -> None:
-    """Set the benchmark campaign and its offers back to proposed (a rerun measures the same work)."""
-    from sqlalchemy import update
+    """Set the benchmark campaign and its offers back to proposed (a rerun measures the same work).
+
+    Only rows that moved on are written: rewriting a just-made campaign's offers as they are
+    would leave a dead copy of each (PostgreSQL) for the timed approval to step over.
+    """
+    from sqlalchemy import or_, update
 
     from core.campaigns import Campaign, Offer
 
     c, o = Campaign.__table__, Offer.__table__
     with engine.begin() as conn:
-        conn.execute(update(c).where(c.c.id == campaign_id).values(status="proposed"))
         conn.execute(
-            update(o).where(o.c.campaign_id == campaign_id).values(status="proposed", sent_at=None)
+            update(c)
+            .where(c.c.id == campaign_id, c.c.status != "proposed")
+            .values(status="proposed")
         )
+        moved = conn.execute(
+            update(o)
+            .where(
+                o.c.campaign_id == campaign_id,
+                or_(o.c.status != "proposed", o.c.sent_at.is_not(None)),
+            )
+            .values(status="proposed", sent_at=None)
+        ).rowcount
+    if moved and engine.dialect.name == "postgresql":
+        # The old copies go, as autovacuum would take them on a server that runs it.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM offers")
 
 
 def approve_once(url: str, offers: int) -> dict:
