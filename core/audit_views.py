@@ -18,7 +18,6 @@ from core import measurement
 from core.audit import AuditEvent
 from core.campaigns import Campaign, Offer, Status
 from core.csv_safety import safe_row
-from core.results import NOT_SUPPRESSED
 from core.roles import Role
 
 EVENT_COLUMNS = [
@@ -213,7 +212,8 @@ def override_scorecard(session: Session, *, min_per_group: int = measurement.MIN
     """
     o, c = Offer.__table__, Campaign.__table__
     conn = session.connection()
-    treated = [o.c.status.in_(NOT_SUPPRESSED), o.c.holdout.is_(False)]
+    # Made (not a suppression record) and treated: read through ix_offers_suppressed_holdout.
+    treated = [o.c.suppressed.is_(False), o.c.holdout.is_(False)]
     proposals, changed = conn.execute(
         select(
             func.count(),

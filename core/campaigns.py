@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Computed, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -64,12 +64,20 @@ class Campaign(SQLModel, table=True):
     review_reason: str | None = None
 
 
+# Percent of each offers page filled by inserts (PostgreSQL); see Offer.__table_args__.
+OFFERS_FILLFACTOR = 70
+
+
 class Offer(SQLModel, table=True):
     """One customer's offer in one campaign (or the record of why it was suppressed)."""
 
     __tablename__ = "offers"
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id", name="uq_offer_campaign_customer"),
+        # Room on each page for a new version of its rows: PostgreSQL then writes a status
+        # change such as a campaign's approval beside the old row without touching any index
+        # (a HOT update), as no index holds the columns it sets (status, version, updated_at).
+        {"postgresql_with": {"fillfactor": OFFERS_FILLFACTOR}},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -79,10 +87,19 @@ class Offer(SQLModel, table=True):
     week: str = Field(index=True)
     campaign_type: str
     customer_id: str = Field(foreign_key="customers.customer_id")
-    status: str = Field(default=Status.PROPOSED, index=True)
+    # Not indexed (see __table_args__): offers are found by campaign, week or customer, the
+    # offers made (not suppressed) through `suppressed`, measured ones through
+    # ix_offers_measured_week (core/console_indexes.py).
+    status: str = Field(default=Status.PROPOSED)
+    # Kept by the database from the status; an approval leaves it as it is.
+    suppressed: bool | None = Field(
+        default=None,
+        sa_column=Column(Boolean, Computed("status = 'suppressed'", persisted=True)),
+    )
     version: int = 1
     holdout: bool = False
-    sku: str | None = Field(default=None, foreign_key="products.sku", index=True)
+    # No index: no query finds offers by SKU, and products are never deleted.
+    sku: str | None = Field(default=None, foreign_key="products.sku")
     original_sku: str | None = None  # when a substitute took the SKU's place
     discount_pct: float = 0.0
     credit_amount: float = 0.0

@@ -96,3 +96,19 @@ SCORES_BY_ID_PREFIX = Index(
 SCORES_BY_SCORED_AT = Index(
     "ix_customer_scores_as_of_scored_at", _scores.c.as_of, _scores.c.scored_at
 )
+# The offers have no index on their status, so that approving a campaign rewrites its offers
+# without touching an index (core.campaigns.Offer). The offers made (not suppressed records),
+# treated or holdout, are found here; the status the database keeps this flag from only
+# changes it when an offer is suppressed.
+OFFERS_MADE = Index(
+    "ix_offers_suppressed_holdout", Offer.__table__.c.suppressed, Offer.__table__.c.holdout
+)
+# Offers with a recorded outcome, by week and campaign: the results page reads only these.
+_measured = Offer.__table__.c.converted.is_not(None)
+MEASURED_OFFERS_BY_WEEK = Index(
+    "ix_offers_measured_week",
+    Offer.__table__.c.week,
+    Offer.__table__.c.campaign_type,
+    sqlite_where=_measured,
+    postgresql_where=_measured,
+)

@@ -143,6 +143,8 @@ def due_offers(conn, *, now: datetime) -> pd.DataFrame:
         .where(
             o.c.status.in_(SENDABLE),
             c.c.status == Status.APPROVED.value,
+            # Implied by the status; lets ix_offers_suppressed_holdout find the offers.
+            o.c.suppressed.is_(False),
             o.c.holdout.is_(False),
             o.c.sent_at.is_(None),
             func.coalesce(o.c.send_date, c.c.send_date) <= now.date(),

@@ -84,6 +84,8 @@ def open_offers(session: Session) -> pd.DataFrame:
             o.c.status.in_(OPEN_STATUSES),
             c.c.status.in_(OPEN_CAMPAIGNS),
             o.c.sent_at.is_(None),
+            # Implied by the status; lets ix_offers_suppressed_holdout find the offers.
+            o.c.suppressed.is_(False),
             o.c.holdout.is_(False),
         )
     )

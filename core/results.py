@@ -26,8 +26,8 @@ class Results:
         return self.table[self.table["enough_data"].astype(bool)]
 
 
-# Every status but suppressed, spelled out so that the status index finds the few offers made
-# among a week's many suppression records.
+# Every status but suppressed. The measured offers are found through ix_offers_measured_week
+# (core/console_indexes.py); their status is checked on the rows.
 NOT_SUPPRESSED = [s.value for s in Status if s != Status.SUPPRESSED]
 
 
