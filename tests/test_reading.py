@@ -6,13 +6,14 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 
+import adbc_driver_manager
 import pandas as pd
 import pytest
 from pandas.errors import DatabaseError
 from sqlalchemy import column, insert, select, table
 from sqlalchemy.exc import DBAPIError
 
-from core import reading, tables
+from core import arrow_reads, reading, tables
 from core.reading import read_frame, reading_beside
 
 SUPPLIERS = tables.Supplier.__table__
@@ -37,10 +38,24 @@ def _row_reads(monkeypatch) -> list[str]:
     return seen
 
 
+def _driver_reads(monkeypatch) -> list[str]:
+    """The SQL of every read through the ADBC driver of each database."""
+    seen: list[str] = []
+    for name in ("read", "read_postgresql"):
+        original = getattr(arrow_reads, name)
+
+        def spy(*args, original=original):
+            seen.append(args[-2])
+            return original(*args)
+
+        monkeypatch.setattr(arrow_reads, name, spy)
+    return seen
+
+
 def test_a_read_beside_sees_the_committed_data(engine, monkeypatch):
     with engine.begin() as conn:
         conn.execute(insert(SUPPLIERS), [_supplier("acme"), _supplier("brush")])
-    rows = _row_reads(monkeypatch)
+    rows, driver = _row_reads(monkeypatch), _driver_reads(monkeypatch)
     with engine.connect() as conn:
         conn.execute(select(SUPPLIERS.c.supplier_id)).all()  # the transaction has begun
         with reading_beside(conn) as beside:
@@ -49,8 +64,9 @@ def test_a_read_beside_sees_the_committed_data(engine, monkeypatch):
             assert beside(names).result()["name"].tolist() == ["Acme", "Brush"]
         # Asked for after the block: ready as the block ended.
         assert read.result()["supplier_id"].tolist() == ["acme", "brush"]
-    # On SQLite both were read by reader processes, none here.
-    assert rows == []
+    # Both were read through a driver of Arrow columns (on SQLite in reader processes), none
+    # here row by row.
+    assert rows == [] and len(driver) == 2
 
 
 def test_after_a_write_in_the_transaction_the_read_runs_here_and_sees_it(engine, monkeypatch):
@@ -82,8 +98,9 @@ def test_an_error_beside_reaches_the_caller(engine):
     missing = select(column("x")).select_from(table("no_such_table"))
     with engine.connect() as conn:
         conn.execute(select(SUPPLIERS.c.supplier_id)).all()
-        # The driver's own error on SQLite, pandas' elsewhere.
-        with pytest.raises((sqlite3.Error, DBAPIError, DatabaseError), match="no_such_table"):  # noqa: SIM117
+        # sqlite3's error on SQLite, the ADBC driver's on PostgreSQL, pandas' elsewhere.
+        errors = (sqlite3.Error, adbc_driver_manager.Error, DBAPIError, DatabaseError)
+        with pytest.raises(errors, match="no_such_table"):  # noqa: SIM117
             with reading_beside(conn) as beside:
                 beside(missing).result()
 
