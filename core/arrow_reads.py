@@ -81,6 +81,10 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answers.flush()
 
 
+class QueryError(sqlite3.OperationalError):
+    """The database's own error for a query, from a reader process that goes on serving."""
+
+
 class Reader:
     """One reader process, asked one query at a time."""
 
@@ -106,7 +110,7 @@ class Reader:
         size = _LENGTH.unpack(self._exactly(_LENGTH.size))[0]
         payload = self._exactly(size)
         if status == b"E":
-            raise sqlite3.OperationalError(payload.decode())
+            raise QueryError(payload.decode())
         return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
 
     def _exactly(self, size: int) -> bytes:
@@ -131,20 +135,30 @@ def read(database: str, busy_timeout_ms: int, sql: str, params: list) -> pa.Tabl
     """`read_table` in a reader process (an idle one, else a new one); see the module."""
     with _lock:
         reader = _idle.pop() if _idle else None
+    if reader is not None and reader.process.poll() is not None:  # ended while idle
+        reader.close()
+        reader = None
     reader = reader or Reader()
     try:
         table = reader.read(database, busy_timeout_ms, sql, params)
-    except BaseException:
+    except QueryError:
+        _give_back(reader)
+        raise
+    except BaseException:  # the reader's answer is lost or cut short: it cannot serve again
         reader.process.kill()
         reader.close()
         raise
+    _give_back(reader)
+    return table
+
+
+def _give_back(reader: Reader) -> None:
     with _lock:
         keep = len(_idle) < IDLE_READERS
         if keep:
             _idle.append(reader)
     if not keep:
         reader.close()
-    return table
 
 
 def read_postgresql(uri: str, sql: str, params: list) -> pa.Table:

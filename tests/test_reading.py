@@ -145,3 +145,21 @@ def test_a_read_beside_gives_the_frame_read_here(engine, monkeypatch, undelivere
     assert str(there["ordered_date"].dtype) == "datetime64[s]"
     if engine.dialect.name == "sqlite":
         assert len(rows) == (1 if undelivered_first > 1024 else 0)
+
+
+def test_a_reader_that_ended_while_idle_is_replaced(tmp_path):
+    """Reader processes kept for the next reads may end meanwhile (killed, say): the next
+    read starts a new one; a query's own error leaves its reader serving."""
+    path = tmp_path / "readers.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x INTEGER)")
+        db.execute("INSERT INTO t VALUES (1), (2)")
+    db.close()
+    assert arrow_reads.read(str(path), 1000, "SELECT x FROM t", []).num_rows == 2
+    with pytest.raises(arrow_reads.QueryError, match="no such table"):
+        arrow_reads.read(str(path), 1000, "SELECT x FROM missing", [])
+    for reader in arrow_reads._idle:
+        reader.process.kill()
+        reader.process.wait()
+    table = arrow_reads.read(str(path), 1000, "SELECT x FROM t WHERE x > ?", [1])
+    assert table.column("x").to_pylist() == [2]
