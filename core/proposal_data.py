@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from core import tables
@@ -61,14 +61,72 @@ def load(
     The heavy history is summarised in SQL (one row per customer, per SKU and day) so that only
     `history_days` of order lines and `recent_order_days` of orders travel as rows.
     """
-    since = as_of - timedelta(days=history_days)
+    queries = _queries(
+        conn,
+        as_of=as_of,
+        since=as_of - timedelta(days=history_days),
+        recent_order_days=recent_order_days,
+        season_history_days=season_history_days,
+    )
+    with reading_beside(conn) as beside:
+        reads = {name: beside(query) for name, query in queries.items()}
+        frames = {name: read.result() for name, read in reads.items()}
+    customers, products, orders, lines = (
+        frames[n] for n in ("customers", "products", "orders", "lines")
+    )
+    summary, daily_units = frames["summary"], frames["daily_units"]
+    for frame, columns in (
+        (orders, ["ordered_date", "promised_date", "delivered_date"]),
+        (lines, ["ordered_date"]),
+        (summary, ["first_order", "last_order"]),
+        (daily_units, ["ordered_date"]),
+    ):
+        for column in columns:
+            frame[column] = pd.to_datetime(frame[column])
+    for column in ("price", "unit_cost", "replenishment_days"):
+        products[column] = pd.to_numeric(products[column]).astype(float)
+    for column in ("is_consumable", "active"):
+        products[column] = products[column].astype(bool)
+    for column in ("consent_email", "consent_sms", "consent_post"):
+        customers[column] = customers[column].fillna(False).astype(bool)
+    summary["total_spend"] = summary["total_spend"].astype(float)
+    for column in ("customer_id", "sku"):
+        # Categories (sorted) encode each id once; the rules reuse the codes (core.codes.encode).
+        lines[column] = lines[column].astype("category")
+    daily_units = _with_recent_days(
+        daily_units, lines, since=as_of - timedelta(days=season_history_days)
+    )
+    return ProposalData(
+        customers,
+        products,
+        frames["suppliers"],
+        frames["stock"],
+        frames["inbound"],
+        orders,
+        lines,
+        frames["scores"],
+        frames["outcomes"],
+        summary,
+        daily_units,
+    )
+
+
+def _queries(
+    conn: Connection,
+    *,
+    as_of: date,
+    since: date,
+    recent_order_days: int,
+    season_history_days: int,
+) -> dict[str, Select]:
+    """The statements `load` reads, by name."""
     orders_t = tables.Order.__table__
     lines_t = tables.OrderLine.__table__
     scores_t = CustomerScore.__table__
     latest = select(func.max(scores_t.c.as_of)).where(scores_t.c.as_of <= as_of).scalar_subquery()
     offers_t = Offer.__table__
     inbound_t = tables.InboundOrder.__table__
-    queries = {
+    return {
         # Longest first: on SQLite two reader processes take them in this order.
         "summary": _summary_query(conn, as_of),
         "lines": select(
@@ -139,47 +197,6 @@ def load(
             offers_t.c.campaign_type, offers_t.c.context, offers_t.c.converted
         ).where(offers_t.c.converted.is_not(None), offers_t.c.holdout.is_(False)),
     }
-    with reading_beside(conn) as beside:
-        reads = {name: beside(query) for name, query in queries.items()}
-        frames = {name: read.result() for name, read in reads.items()}
-    customers, products, orders, lines = (
-        frames[n] for n in ("customers", "products", "orders", "lines")
-    )
-    summary, daily_units = frames["summary"], frames["daily_units"]
-    for frame, columns in (
-        (orders, ["ordered_date", "promised_date", "delivered_date"]),
-        (lines, ["ordered_date"]),
-        (summary, ["first_order", "last_order"]),
-        (daily_units, ["ordered_date"]),
-    ):
-        for column in columns:
-            frame[column] = pd.to_datetime(frame[column])
-    for column in ("price", "unit_cost", "replenishment_days"):
-        products[column] = pd.to_numeric(products[column]).astype(float)
-    for column in ("is_consumable", "active"):
-        products[column] = products[column].astype(bool)
-    for column in ("consent_email", "consent_sms", "consent_post"):
-        customers[column] = customers[column].fillna(False).astype(bool)
-    summary["total_spend"] = summary["total_spend"].astype(float)
-    for column in ("customer_id", "sku"):
-        # Categories (sorted) encode each id once; the rules reuse the codes (core.codes.encode).
-        lines[column] = lines[column].astype("category")
-    daily_units = _with_recent_days(
-        daily_units, lines, since=as_of - timedelta(days=season_history_days)
-    )
-    return ProposalData(
-        customers,
-        products,
-        frames["suppliers"],
-        frames["stock"],
-        frames["inbound"],
-        orders,
-        lines,
-        frames["scores"],
-        frames["outcomes"],
-        summary,
-        daily_units,
-    )
 
 
 def _summary_query(conn: Connection, as_of: date):
