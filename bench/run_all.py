@@ -8,8 +8,8 @@
 later stages reuse; the import stage loads a generated order file of ten lines per customer
 into a second, empty database. The scaled stages: approval and dispatch of a campaign of one
 offer per ten customers (100k offers at 1m), audit verification over one event per customer
-(1M at 1m). SQLite files live in --scratch (default /tmp/easel-bench/SIZE-sqlite), deleted at
-the end unless --keep. With --db postgresql, --url (or BENCH_DATABASE_URL) names a database
+(1M at 1m). SQLite files live in --scratch (default /tmp/easel-bench/SIZE-sqlite); those the run made
+(by its demo or import stage) are deleted at the end unless --keep. With --db postgresql, --url (or BENCH_DATABASE_URL) names a database
 that is dropped and created again (and one named after it with `_import`): never point it at
 a database you want to keep.
 """
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -38,15 +37,20 @@ def fresh_database(url: str) -> None:
     """An empty database at `url`: a deleted SQLite file, or a PostgreSQL database made again."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        Path(parsed.database).unlink(missing_ok=True)
-        for suffix in ("-wal", "-shm"):
-            Path(parsed.database + suffix).unlink(missing_ok=True)
+        remove_sqlite(url)
         return
     server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     server.dispose()
+
+
+def remove_sqlite(url: str) -> None:
+    """Delete a SQLite database file and its WAL files."""
+    path = make_url(url).database
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
 
 
 def postgresql_version(url: str) -> str:
@@ -172,7 +176,12 @@ def main() -> None:
                 )
     finally:
         if not args.keep and args.db == "sqlite":
-            shutil.rmtree(scratch, ignore_errors=True)
+            # Only the databases this run made: a run of later stages on a kept database
+            # (--stages without the demo) must not delete it.
+            made = {"demo generation": url, "import": import_url}
+            for stage, made_url in made.items():
+                if stage in chosen:
+                    remove_sqlite(made_url)
     pg = postgresql_version(url) if args.db == "postgresql" else "not used"
     machine = results.machine_info(args.size, args.db, day, postgresql=pg)
     existing = args.results.read_text() if args.results.exists() else ""
