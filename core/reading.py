@@ -153,8 +153,8 @@ def _beside_reader(conn: Connection) -> Callable[[Select], pa.Table | None] | No
 
 
 def _arrow_frame(table: pa.Table) -> pd.DataFrame:
-    """The table as the frame the rows read here would give: whole numbers as int64, a column
-    of NULLs only (no type to go by) as None objects."""
+    """The table as the frame the rows read here would give once typed: whole numbers as int64,
+    dates as datetime64[s], a column of NULLs only (no type to go by) as None objects."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if column.null_count == table.num_rows:
@@ -162,6 +162,9 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
             continue
         if pa.types.is_integer(column.type) and column.type != pa.int64():
             column = column.cast(pa.int64())
+        elif pa.types.is_date(column.type):
+            # Days as datetime64 at once, not one Python date object per value.
+            column = column.cast(pa.timestamp("s"))
         columns[name] = column.to_pandas()
     return pd.DataFrame(columns)
 
