@@ -108,13 +108,11 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
     waiters = ThreadPoolExecutor(max_workers=READERS)
 
     def stage(statement: Select) -> Staged:
-        read = waiters.submit(reader, statement)
+        read = waiters.submit(_frame_read_by, reader, statement)
 
         def fetch() -> pd.DataFrame:
-            table = read.result()
-            if table is None:
-                return read_frame(conn, statement)
-            return _typed(_arrow_frame(table), statement)
+            frame = read.result()
+            return read_frame(conn, statement) if frame is None else frame
 
         staged.append((read, Staged(fetch)))
         return staged[-1][1]
@@ -127,6 +125,13 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
         for read, _ in staged:
             read.cancel()
         waiters.shutdown(wait=True)
+
+
+def _frame_read_by(reader: Callable[[Select], pa.Table | None], statement: Select):
+    """The statement's frame as `reader` reads it (None if it cannot type a column); the Arrow
+    table is let go as soon as the frame is made, not kept until the block ends."""
+    table = reader(statement)
+    return None if table is None else _typed(_arrow_frame(table), statement)
 
 
 def _beside_reader(conn: Connection) -> Callable[[Select], pa.Table | None] | None:
