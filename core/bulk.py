@@ -125,15 +125,22 @@ def large_cache(conn: Connection) -> Iterator[None]:
 
     It keeps the growing indexes and the parents' keys in memory: ~1.6x faster inserts.
     """
+    with _sqlite_pragma(conn, "cache_size", SQLITE_BULK_CACHE_KIB):
+        yield
+
+
+@contextmanager
+def _sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
+    """On SQLite, the pragma set to `value` for the block, then set back; elsewhere nothing."""
     if conn.dialect.name != "sqlite":
         yield
         return
-    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_BULK_CACHE_KIB}")
+    previous = conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA {name}={int(value)}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+        conn.exec_driver_sql(f"PRAGMA {name}={int(previous)}")
 
 
 @contextmanager
@@ -197,15 +204,8 @@ def _sorting_threads(conn: Connection) -> Iterator[None]:
     Past the cache, an index's entries are sorted in runs; helper threads sort a run while the
     table is still being read (10M orders: an index in about 10 s instead of 17).
     """
-    if conn.dialect.name != "sqlite":
+    with _sqlite_pragma(conn, "threads", SQLITE_SORT_THREADS):
         yield
-        return
-    previous = conn.exec_driver_sql("PRAGMA threads").scalar_one()
-    conn.exec_driver_sql(f"PRAGMA threads={SQLITE_SORT_THREADS}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA threads={int(previous)}")
 
 
 def _driver_columns(
