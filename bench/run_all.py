@@ -8,10 +8,10 @@
 later stages reuse; the import stage loads a generated order file of ten lines per customer
 into a second, empty database. The scaled stages: approval and dispatch of a campaign of one
 offer per ten customers (100k offers at 1m), audit verification over one event per customer
-(1M at 1m). SQLite files live in --scratch (default /tmp/easel-bench/SIZE-sqlite); those the run made
-(by its demo or import stage) are deleted at the end unless --keep. With --db postgresql, --url (or BENCH_DATABASE_URL) names a database
-that is dropped and created again (and one named after it with `_import`): never point it at
-a database you want to keep.
+(1M at 1m). SQLite files live in --scratch (default /tmp/easel-bench/SIZE-sqlite); those the
+run made (by its demo or import stage) are deleted at the end unless --keep. With --db
+postgresql, --url (or BENCH_DATABASE_URL) names a database that is dropped and created again
+(and one named after it with `_import`): never point it at a database you want to keep.
 """
 
 from __future__ import annotations

@@ -25,9 +25,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     pseudonym_key: str = ""  # keys the erasure's pseudonyms; a key file in data_dir when empty
-    schedule: str = (
-        ""  # cadence overrides, e.g. "nightly_scoring=cron 0 2 * * *; inventory_watch=every 1h"
-    )
+    # Cadence overrides, e.g. "nightly_scoring=cron 0 2 * * *; inventory_watch=every 1h".
+    schedule: str = ""
     # The background loop (jobs/): scoring, dispatch, outcomes, freshness.
     retrain_every_days: int = 7
     dispatch_channel: str = "csv"  # csv | smtp | webhook

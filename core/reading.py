@@ -88,9 +88,9 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
     when its `result()` is asked for.
 
     Each read runs through an ADBC driver (`core.arrow_reads`), which returns Arrow columns:
-    no Python object per value, 2.5-3x faster than fetching rows here, and two reads at once
-    on two cores, with no GIL to share. On a SQLite file the reads run in reader processes, on
-    PostgreSQL in threads here. Another connection sees committed data only, so that needs
+    no Python object per value, 2.5-3x faster than fetching rows here, with no GIL to share.
+    On a SQLite file the reads run in reader processes, two at once; on PostgreSQL in a thread
+    here, one at a time (see READERS). Another connection sees committed data only, so that needs
     nothing written yet in `conn`'s transaction (and, on PostgreSQL, its default READ
     COMMITTED isolation: each statement sees the latest committed data anyway); see
     `_sees_the_same`. Otherwise each read runs here at once, in the order submitted, as does
@@ -105,7 +105,8 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
 
         yield here
         return
-    staged: list[tuple[Future, Staged]] = []
+    reads: list[Future] = []
+    staged: list[Staged] = []
     # Threads that wait for the reads (no GIL held while waiting).
     waiters = ThreadPoolExecutor(max_workers=READERS[conn.dialect.name])
 
@@ -116,15 +117,16 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
             frame = read.result()
             return read_frame(conn, statement) if frame is None else frame
 
-        staged.append((read, Staged(fetch)))
-        return staged[-1][1]
+        reads.append(read)
+        staged.append(Staged(fetch))
+        return staged[-1]
 
     try:
         yield stage
-        for _, read in staged:  # results asked for after the block are ready
+        for read in staged:  # results asked for after the block are ready
             read.result()
     finally:
-        for read, _ in staged:
+        for read in reads:
             read.cancel()
         waiters.shutdown(wait=True)
 
