@@ -69,6 +69,7 @@ if result.total:
         file_name="audit_events.csv",
         mime="text/csv",
         icon=":material/download:",
+        on_click="ignore",  # a rerun on click would revoke the file before it is built
     )
 
 chosen = selection.selection.rows if selection else []

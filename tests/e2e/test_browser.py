@@ -206,6 +206,7 @@ def test_planner_approves_and_manager_finds_it_in_the_audit_trail(console):
         except Exception:
             page.screenshot(path=str(scratch / "failure.png"), full_page=True)
             print(f"screenshot of the failure: {scratch / 'failure.png'}")
+            print("the console's log ends:\n" + (scratch / "streamlit.log").read_text()[-3000:])
             raise
         finally:
             browser.close()
