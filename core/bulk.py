@@ -215,11 +215,7 @@ def _driver_columns(
             # SQLAlchemy keeps SQLite dates as ISO text; PostgreSQL's COPY parses the same text.
             array = np.datetime_as_string(days, unit="D").astype(object)
         elif isinstance(kind, DateTime):
-            # Each distinct timestamp is converted once (a write often stamps every row alike).
-            codes, distinct = pd.factorize(pd.to_datetime(series, utc=True))
-            process = column.type._cached_bind_processor(conn.dialect) or (lambda v: v)
-            converted = [process(v.to_pydatetime()) for v in distinct]
-            array = np.array([*converted, None], dtype=object)[codes]
+            array = _timestamps(conn, column, series)
         else:
             array = series.to_numpy(dtype=object, copy=True)
         if mask.any():
@@ -227,6 +223,15 @@ def _driver_columns(
         names.append(column.name)
         columns.append(array.tolist())
     return names, columns
+
+
+def _timestamps(conn: Connection, column, series: pd.Series, form=lambda v: v) -> np.ndarray:
+    """The column's times as the driver takes them (None for missing), each passed through
+    `form`; each distinct time is converted once (a write often stamps every row alike)."""
+    codes, distinct = pd.factorize(pd.to_datetime(series, utc=True))
+    process = column.type._cached_bind_processor(conn.dialect) or (lambda v: v)
+    converted = [form(process(v.to_pydatetime())) for v in distinct]
+    return np.array([*converted, None], dtype=object)[codes]
 
 
 def _insert_sqlite(conn, table, frame, chunk_rows, progress) -> int:
@@ -302,10 +307,11 @@ def _insert_postgresql(conn, table, frame, chunk_rows, progress) -> int:
 def _copy(conn, table, target, frame, chunk_rows, progress) -> int:
     """COPY the frame into target (the table or a temporary copy of it) in one statement.
 
-    Text, whole numbers, floats, flags and dates go as CSV that arrow writes from the frame's
-    columns (no Python object per value; psycopg sends a chunk from its own thread while the
-    next is written, and the server parses it on the other core). A table with times goes as
-    preformatted COPY text; any other column type row by row through psycopg's dumpers.
+    Text, whole numbers, floats, flags, dates and times go as CSV that arrow writes from the
+    frame's columns (no Python object per value but one per distinct time; psycopg sends a
+    chunk from its own thread while the next is written, and the server parses it on the other
+    core). Values arrow would not write as psycopg does (see _arrow_ready) go as preformatted
+    COPY text; any other column type row by row through psycopg's dumpers.
     """
     quote = conn.dialect.identifier_preparer.quote
     columns = [c for c in table.columns if c.name in frame.columns]
@@ -319,7 +325,7 @@ def _copy(conn, table, target, frame, chunk_rows, progress) -> int:
     with cursor, cursor.copy(f"COPY {into} FROM STDIN{form}") as copy:
         for chunk in chunks(frame, chunk_rows):
             if arrow:
-                copy.write(_copy_csv(columns, chunk))
+                copy.write(_copy_csv(conn, columns, chunk))
             elif plain:
                 copy.write(_copy_text(_driver_columns(conn, table, chunk)[1]))
             else:
@@ -334,7 +340,9 @@ def _copy(conn, table, target, frame, chunk_rows, progress) -> int:
 def _arrow_type(column) -> pa.DataType | None:
     """The arrow type a column's values are written from as CSV; None: not this way."""
     kind = getattr(column.type, "impl", column.type)
-    if isinstance(kind, DateTime | Enum):
+    if isinstance(kind, DateTime):
+        return _TIMES
+    if isinstance(kind, Enum):
         return None
     for sql_type, arrow_type in _ARROW_TYPES:
         if isinstance(kind, sql_type):
@@ -355,7 +363,7 @@ def _arrow_ready(column, series: pd.Series) -> bool:
     if pd.api.types.is_object_dtype(dtype):
         inferred = pd.api.types.infer_dtype(series, skipna=True)
         return inferred == "empty" or inferred in _ARROW_INFERRED[arrow_type]
-    if arrow_type == pa.date32():
+    if arrow_type in (pa.date32(), _TIMES):
         return pd.api.types.is_datetime64_any_dtype(dtype)
     if pd.api.types.is_bool_dtype(dtype):
         return arrow_type == pa.bool_()
@@ -366,9 +374,12 @@ def _arrow_ready(column, series: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(dtype) and arrow_type == pa.large_string()
 
 
+# Times go as the text psycopg would send (each distinct time formatted once; see _timestamps).
+_TIMES = pa.timestamp("us", tz="UTC")
 _ARROW_INFERRED = {
     pa.bool_(): {"boolean"},
     pa.date32(): {"date", "datetime", "datetime64"},
+    _TIMES: {"datetime", "datetime64"},
     pa.float64(): {"floating", "integer", "mixed-integer-float"},
     pa.int64(): {"integer"},
     pa.large_string(): {"string"},
@@ -382,7 +393,7 @@ _ARROW_TYPES = (
 )
 
 
-def _copy_csv(columns: list, chunk: pd.DataFrame) -> bytes:
+def _copy_csv(conn: Connection, columns: list, chunk: pd.DataFrame) -> bytes:
     """The chunk as COPY's CSV: NULL unquoted and empty, every text quoted (so '' is text).
 
     Floats are written in their shortest round-trip form, which PostgreSQL reads back as the
@@ -392,7 +403,10 @@ def _copy_csv(columns: list, chunk: pd.DataFrame) -> bytes:
     for column in columns:
         series = chunk[column.name]
         arrow_type = _arrow_type(column)
-        if arrow_type == pa.date32():
+        if arrow_type == _TIMES:
+            texts = _timestamps(conn, column, series, form=_copy_value)
+            arrays.append(pa.array(texts, type=pa.large_string()))
+        elif arrow_type == pa.date32():
             mask = pd.isna(series).to_numpy()
             if series.dtype.kind != "M":  # not yet naive datetime64
                 series = pd.to_datetime(series)

@@ -297,3 +297,44 @@ def test_a_large_import_gathers_the_planners_statistics_on_postgresql(
         "customers",
         "orders",
     ]
+
+
+def test_times_come_back_as_the_same_instants(engine):
+    # PostgreSQL's COPY reads them as CSV text, each distinct time formatted once.
+    runs = pd.DataFrame(
+        {
+            "job": ["a", "b", "c", "d"],
+            "scheduled_for": pd.to_datetime(
+                [
+                    "2026-06-14T07:00:00.123456+00:00",
+                    "2026-06-14T09:00:00+02:00",
+                    "2026-06-14T07:00:00.123456+00:00",
+                    "1999-12-31T23:59:59+00:00",
+                ],
+                utc=True,
+                format="ISO8601",
+            ),
+            "finished_at": pd.to_datetime(
+                [None, "2026-06-15T00:00:01+00:00", None, "2000-01-01T00:00:00+00:00"], utc=True
+            ),
+        }
+    )
+    with engine.begin() as conn:
+        bulk.write_frame(conn, metadata.tables["job_runs"], runs, update=False)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("select scheduled_for, finished_at from job_runs order by job")
+        ).all()
+
+    def instant(value):
+        if value is None:
+            return None
+        stamp = pd.Timestamp(value)
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+    assert [(instant(s), instant(f)) for s, f in stored] == [
+        (pd.Timestamp("2026-06-14T07:00:00.123456Z"), None),
+        (pd.Timestamp("2026-06-14T07:00:00Z"), pd.Timestamp("2026-06-15T00:00:01Z")),
+        (pd.Timestamp("2026-06-14T07:00:00.123456Z"), None),
+        (pd.Timestamp("1999-12-31T23:59:59Z"), pd.Timestamp("2000-01-01T00:00:00Z")),
+    ]
