@@ -75,7 +75,8 @@ class Order(SQLModel, table=True):
     __tablename__ = "orders"
 
     order_id: str = Field(primary_key=True)
-    customer_id: str = Field(foreign_key="customers.customer_id", index=True)
+    # Found through ix_orders_customer_status_date (core.console_indexes), which starts with it.
+    customer_id: str = Field(foreign_key="customers.customer_id")
     ordered_date: date = Field(index=True)
     promised_date: date | None = None
     delivered_date: date | None = None
