@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, literal_column, or_
+from sqlalchemy import Index, and_, literal_column, or_
 
 from core.campaigns import Offer
 from core.scores import CustomerScore
@@ -37,11 +37,12 @@ SCORES_BY_EXPECTED_VALUE = Index(
     _scores.c.risk_band,
     _scores.c.customer_id,
 )
-# Orders that may be late or were cancelled: undelivered, delivered after the promise, or
-# cancelled. The inventory page's delayed customers read only these, from the index alone;
-# the query repeats this condition as it is, so that SQLite sees the index applies.
+# Orders that may be late or were cancelled: promised and undelivered, delivered after the
+# promise, or cancelled. The inventory page's delayed customers read only these, from the index
+# alone; the query repeats this condition as it is, so that SQLite sees the index applies. An
+# order without a promised date is never late (a purchase log's orders have none): it stays out.
 TROUBLED_ORDERS = or_(
-    _orders.c.delivered_date.is_(None),
+    and_(_orders.c.delivered_date.is_(None), _orders.c.promised_date.is_not(None)),
     _orders.c.delivered_date > _orders.c.promised_date,
     _orders.c.status == literal_column("'cancelled'"),
 )

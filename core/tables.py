@@ -87,10 +87,14 @@ class Order(SQLModel, table=True):
 
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
+    # On SQLite the rows live in their key's tree (no rowid and no second tree for the key):
+    # order lines are small, found by order, and have no other index.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     order_id: str = Field(primary_key=True, foreign_key="orders.order_id")
     line_no: int = Field(primary_key=True)
-    sku: str | None = Field(default=None, foreign_key="products.sku", index=True)
+    # No index: no query finds order lines by SKU, and products are never deleted.
+    sku: str | None = Field(default=None, foreign_key="products.sku")
     quantity: int = 1
     unit_price: float = 0.0
     discount_amount: float = 0.0
