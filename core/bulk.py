@@ -119,6 +119,23 @@ def with_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**missing) if missing else frame
 
 
+# A bulk load of at least this many rows gathers the planner's statistics afterwards.
+ANALYZE_ROWS = 10_000
+
+
+def gather_statistics(conn: Connection, tables) -> None:
+    """On PostgreSQL, the planner's statistics of tables a bulk load wrote, in its transaction.
+
+    A server without autovacuum would otherwise plan queries on them blind (a million
+    customers' week of proposals read its inputs in 26 s instead of 20 s) until the next
+    summaries refresh. ANALYZE reads a sample: about 0.3 s for a million order lines.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    conn.exec_driver_sql("ANALYZE " + ", ".join(quote(t) for t in tables))
+
+
 @contextmanager
 def large_cache(conn: Connection) -> Iterator[None]:
     """On SQLite, a large page cache for the duration of a bulk load (2 MB by default).

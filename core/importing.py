@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
-from core import audit
+from core import audit, bulk
 from core.bulk import indexes_set_aside, large_cache, write_frame
 from core.contracts import CONTRACTS, IMPORT_TIME, Contract, contract_for
 from core.db import session_scope
@@ -34,9 +34,6 @@ from core.roles import Actor, Permission, require
 from core.schema import metadata
 
 log = logging.getLogger(__name__)
-
-# An import of at least this many rows gathers the planner's statistics afterwards.
-ANALYZE_ROWS = 10_000
 
 SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -139,9 +136,9 @@ def import_file(
                     conn, contract, frame, present, now, _counter(progress, len(frame))
                 )
                 result = ImportResult(kind, path.name, len(frame), inserted, updated)
-        if len(frame) >= ANALYZE_ROWS:
+        if len(frame) >= bulk.ANALYZE_ROWS:
             written = ("customers", "orders", "order_lines") if kind == "transactions" else ()
-            _gather_statistics(conn, written or (contract.table,))
+            bulk.gather_statistics(conn, written or (contract.table,))
         after = {k: v for k, v in asdict(result).items() if k != "kind"}
         if kind != "transactions":
             del after["customers_created"]
@@ -155,19 +152,6 @@ def import_file(
             now=now,
         )
     return result
-
-
-def _gather_statistics(conn: Connection, tables: tuple[str, ...]) -> None:
-    """On PostgreSQL, the planner's statistics of the tables a large import wrote.
-
-    A server without autovacuum would otherwise plan the console's queries on these tables
-    blind until the next summaries refresh. ANALYZE reads a sample: about 0.3 s for one
-    million order lines, in the import's transaction.
-    """
-    if conn.dialect.name != "postgresql":
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    conn.exec_driver_sql("ANALYZE " + ", ".join(quote(t) for t in tables))
 
 
 def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from core import bulk, importing
+from core import bulk
 from core.importing import import_file, with_order_ids
 from core.roles import SYSTEM
 from core.schema import metadata
@@ -273,7 +273,7 @@ def test_a_large_import_gathers_the_planners_statistics_on_postgresql(
 ):
     if engine.dialect.name != "postgresql":
         pytest.skip("statistics for PostgreSQL's planner")
-    monkeypatch.setattr(importing, "ANALYZE_ROWS", 3)
+    monkeypatch.setattr(bulk, "ANALYZE_ROWS", 3)
     path = tmp_path / "log.csv"
     pd.DataFrame(
         {
