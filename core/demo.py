@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit, demo_aftercare, demo_stock
-from core.bulk import ANALYZE_ROWS, gather_statistics, large_cache, write_frame
+from core.bulk import gather_statistics, large_cache, write_frame
 from core.db import session_scope
 from core.demo_catalogue import Catalogue, build
 from core.demo_customers import WINDOW_DAYS, as_dates, customers_frame, ids, pick, traits
@@ -171,8 +171,7 @@ def write(
             written[table.name] = write_frame(conn, table, frame, update=False, progress=step)
             for index in indexes:
                 index.create(conn)
-        if sum(written.values()) >= ANALYZE_ROWS:
-            gather_statistics(conn, written)
+        gather_statistics(conn, list(written), rows=sum(written.values()))
         if now is not None:
             with Session(bind=conn) as session:
                 audit.record(

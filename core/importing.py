@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy.engine import Connection, Engine
 
-from core import audit, bulk
-from core.bulk import indexes_set_aside, large_cache, write_frame
+from core import audit
+from core.bulk import gather_statistics, indexes_set_aside, large_cache, write_frame
 from core.contracts import CONTRACTS, IMPORT_TIME, Contract, contract_for
 from core.db import session_scope
 from core.import_checks import (
@@ -136,9 +136,8 @@ def import_file(
                     conn, contract, frame, present, now, _counter(progress, len(frame))
                 )
                 result = ImportResult(kind, path.name, len(frame), inserted, updated)
-        if len(frame) >= bulk.ANALYZE_ROWS:
-            written = ("customers", "orders", "order_lines") if kind == "transactions" else ()
-            bulk.gather_statistics(conn, written or (contract.table,))
+        written = ("customers", "orders", "order_lines") if kind == "transactions" else ()
+        gather_statistics(conn, written or (contract.table,), rows=len(frame))
         after = {k: v for k, v in asdict(result).items() if k != "kind"}
         if kind != "transactions":
             del after["customers_created"]

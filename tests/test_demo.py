@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli import context
 from cli.main import app
-from core import demo
+from core import bulk, demo
 from core.demo_catalogue import CATEGORIES
 from core.schema import metadata
 
@@ -214,7 +214,7 @@ def test_write_rebuilds_the_indexes_it_drops_for_large_tables(engine, monkeypatc
 def test_a_large_write_gathers_the_planners_statistics_on_postgresql(engine, monkeypatch):
     if engine.dialect.name != "postgresql":
         pytest.skip("statistics for PostgreSQL's planner")
-    monkeypatch.setattr(demo, "ANALYZE_ROWS", 3)
+    monkeypatch.setattr(bulk, "ANALYZE_ROWS", 3)
     frames = demo.generate(customers=100, seed=5, end_date=END)
     # A value of this write's own: statistics gathered now, not left from an earlier test.
     frames["customers"]["region"] = "Planned region"
