@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit, demo_aftercare, demo_stock
-from core.bulk import gather_statistics, large_cache, write_frame
+from core.bulk import gather_statistics, index_builds, large_cache, write_frame
 from core.db import session_scope
 from core.demo_catalogue import Catalogue, build
 from core.demo_customers import WINDOW_DAYS, as_dates, customers_frame, ids, pick, traits
@@ -169,8 +169,9 @@ def write(
                     progress(name, rows, total)
 
             written[table.name] = write_frame(conn, table, frame, update=False, progress=step)
-            for index in indexes:
-                index.create(conn)
+            with index_builds(conn):
+                for index in indexes:
+                    index.create(conn)
         gather_statistics(conn, list(written), rows=sum(written.values()))
         if now is not None:
             with Session(bind=conn) as session:
