@@ -231,12 +231,33 @@ def parse_frame(
     for column in contract.columns:
         if column.name not in raw.columns:
             continue
-        values = parse_column(as_text(raw[column.name], column.type), column, problems, now)
+        values = _parse_distinct(raw[column.name], column, problems, now)
         default = now if column.default == IMPORT_TIME else column.default
         if default is not None and not column.required:
             values = values.fillna(default)
         typed[column.name] = values
     return pd.DataFrame(typed, index=pd.RangeIndex(len(raw)))
+
+
+def _parse_distinct(raw: pd.Series, column: Column, problems: Problems, now: datetime) -> pd.Series:
+    """parse_column over the column's distinct values, spread over the rows (a file repeats its
+    dates, amounts and customers: 10M order lines hold a few thousand distinct dates and
+    amounts). When a value breaks a rule, the rows are parsed one by one instead, so that each
+    problem names its rows. Text comes back arrow-backed ("string"), whichever way it went."""
+    codes, distinct = pd.factorize(raw, use_na_sentinel=False)
+    if len(distinct) <= len(raw) // 2:
+        found = Problems()
+        parsed = _arrow_text(
+            parse_column(as_text(pd.Series(distinct), column.type), column, found, now)
+        )
+        if not found:
+            return pd.Series(parsed.array.take(codes), index=raw.index, name=raw.name)
+    return _arrow_text(parse_column(as_text(raw, column.type), column, problems, now))
+
+
+def _arrow_text(values: pd.Series) -> pd.Series:
+    """Parsed text as "string" (arrow-backed: ~3x faster to group, match and sort than objects)."""
+    return values.astype("string") if values.dtype == object else values
 
 
 def check_rows(frame: pd.DataFrame, contract: Contract, problems: Problems) -> None:

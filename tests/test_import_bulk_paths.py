@@ -6,13 +6,14 @@ import sqlite3
 from datetime import date
 from hashlib import sha1
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from core import bulk
-from core.importing import import_file, with_order_ids
+from core.importing import _sort_key, import_file, with_order_ids
 from core.roles import SYSTEM
 from core.schema import metadata
 from core.tables import Customer, Order
@@ -77,6 +78,30 @@ def test_a_first_import_leaves_every_index_and_foreign_key(engine, tmp_path, now
     assert (first.inserted, first.updated, first.customers_created) == (3, 0, 2)
     assert (again.inserted, again.updated, again.customers_created) == (0, 3, 0)
     assert _indexes_and_keys(engine) == before
+
+
+def test_late_orders_of_a_first_import_are_in_the_partial_indexes(engine, tmp_path, now):
+    # Partial indexes stay in place during a bulk load and take the rows that match as they come.
+    customers = tmp_path / "customers.csv"
+    customers.write_text("customer_id\nc1\nc2\n")
+    import_file(engine, kind="customers", path=customers, actor=SYSTEM, now=now)
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_date,promised_date,delivered_date,status,amount\n"
+        "o1,c1,2026-01-05,2026-01-09,2026-01-12,delivered,12.50\n"
+        "o2,c2,2026-02-01,2026-02-06,,placed,3\n"
+        "o3,c2,2026-02-02,2026-02-06,2026-02-05,delivered,4\n"
+    )
+    import_file(engine, kind="orders", path=orders, actor=SYSTEM, now=now)
+    late = "select order_id from orders where delivered_date > promised_date order by 1"
+    with engine.connect() as conn:
+        assert conn.execute(text(late)).scalars().all() == ["o1"]
+        if engine.dialect.name == "sqlite":
+            # Every index holds exactly the rows it should.
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+            for index in ("ix_orders_late_by_date", "ix_orders_late_by_customer"):
+                through = late.replace("from orders", f"from orders indexed by {index}")
+                assert conn.exec_driver_sql(through).scalars().all() == ["o1"]
 
 
 def test_indexes_set_aside_come_back_when_the_load_fails(engine):
@@ -338,3 +363,23 @@ def test_times_come_back_as_the_same_instants(engine):
         (pd.Timestamp("2026-06-14T07:00:00.123456Z"), None),
         (pd.Timestamp("1999-12-31T23:59:59Z"), pd.Timestamp("2000-01-01T00:00:00Z")),
     ]
+
+
+def test_the_write_order_of_ids_is_their_byte_order():
+    ids = [
+        "tx-b7",
+        "tx-a",
+        "tx-ab",
+        "tx-",
+        "zz",
+        "a",
+        "Zoë",
+        "Zoe",
+    ]
+    for column in (pd.Series(ids, dtype="str"), pd.Series(ids, dtype=object)):
+        order = np.argsort(_sort_key(column), kind="stable")
+        assert column.iloc[order].tolist() == sorted(ids, key=str.encode)
+    assert _sort_key(pd.Series([], dtype="str")).tolist() == []
+    # Past the prefix all share, 8 bytes decide: derived ids, 20 hex digits after "tx-".
+    derived = pd.Series(["tx-00000000ff", "tx-00000001aa", "tx-0000000000"], dtype="str")
+    assert derived.iloc[np.argsort(_sort_key(derived))].tolist() == sorted(derived)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
@@ -15,7 +16,8 @@ from cli.main import app
 from core.audit import AuditEvent
 from core.contracts import CONTRACTS
 from core.errors import InvalidInput, PermissionDenied
-from core.importing import ImportRejected, import_file
+from core.import_checks import Problems, as_text, parse_column, parse_frame
+from core.importing import ImportRejected, _read_csv, import_file
 from core.schema import metadata
 
 SUPPLIERS = "supplier_id,name,lead_time_days,status\ns1,Acme Paints,5,ok\ns2,Yarnworks,12,Delayed\n"
@@ -457,3 +459,78 @@ def test_stock_without_stamp_is_stamped_with_the_import_time(shop, tmp_path, adm
     with shop.connect() as conn:
         stamp = conn.execute(select(table.c.updated_at)).scalar_one()
     assert stamp == now
+
+
+def test_a_bad_value_repeated_among_many_names_each_of_its_rows(engine, tmp_path, admin, now):
+    # Mostly repeated values are parsed once per distinct value; a bad one still names its rows.
+    leads = ["5", "5", "twelve", "5", "5", "twelve", "5", "5"]
+    content = "supplier_id,name,lead_time_days\n" + "".join(
+        f"s{i},Acme,{lead}\n" for i, lead in enumerate(leads)
+    )
+    error = rejected(engine, tmp_path, admin, now, "suppliers", content)
+    assert [(p.row, p.column, p.reason) for p in error.problems] == [
+        (4, "lead_time_days", "'twelve' is not a whole number"),
+        (7, "lead_time_days", "'twelve' is not a whole number"),
+    ]
+
+
+def test_repeated_values_are_typed_as_each_row_alone_would_be(now):
+    contract = CONTRACTS["transactions"]
+    raw = pd.DataFrame(
+        {
+            "customer_id": [" c1", "c1", "c2", "c1 ", "c2", "c1"],
+            "date": [
+                "2025-01-02",
+                "2025-01-02",
+                "2024-12-31",
+                "2025-01-02",
+                "2024-12-31",
+                "2025-01-02",
+            ],
+            "amount": ["12.5", "12.50", "0.1", "12.5", "0.1", "12.5"],
+            "quantity": ["1", "1", "3", "1", "3", "1"],
+        },
+        dtype=str,
+    )
+    problems = Problems()
+    typed = parse_frame(raw, contract, problems, now)
+    assert not problems
+    for column in contract.columns:
+        if column.name in raw:
+            alone = [
+                parse_column(
+                    as_text(raw[column.name].iloc[[i]], column.type), column, Problems(), now
+                ).iloc[0]
+                for i in range(len(raw))
+            ]
+            assert typed[column.name].tolist() == alone, column.name
+    assert typed["customer_id"].tolist() == ["c1", "c1", "c2", "c1", "c2", "c1"]
+    assert str(typed["quantity"].dtype) == "Int64" and typed["amount"].dtype == float
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\ufeffcustomer_id,name\nc1,Ann\n",
+        'customer_id,name\nc1,"Ann\nSmith"\nc2,""\n',
+        "customer_id,name\n\nc1,Ann\n\n",
+        "customer_id,name\nNA,null\nc2,\n",
+        "customer_id,name\r\nc1,Ann\r\n",
+        "customer_id , name\n c1 , Ann \n",
+        '"customer_id","na,me"\nc1,x\n',
+        "customer_id,name\n",
+        "customer_id,name\nc1\n",
+        "a,a\n1,2\n",
+        'customer_id,name\nc1,"Ann',
+    ],
+)
+def test_a_csv_file_reads_as_pandas_reads_it(tmp_path, content):
+    # Arrow reads well-formed files; what it would read differently goes to pandas.
+    path = write(tmp_path, "file.csv", content)
+    try:
+        expected = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except pd.errors.ParserError:
+        with pytest.raises(pd.errors.ParserError):
+            _read_csv(path)
+        return
+    assert_frame_equal(_read_csv(path), expected)
