@@ -165,19 +165,6 @@ def _sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
 
 
 @contextmanager
-def index_builds(conn: Connection) -> Iterator[None]:
-    """Settings for building indexes over a bulk load: sorts in small runs by helper threads
-    on SQLite (see SQLITE_SORT_CACHE_KIB), more sort memory on PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
-    with (
-        _sqlite_pragma(conn, "cache_size", SQLITE_SORT_CACHE_KIB),
-        _sqlite_pragma(conn, "threads", SQLITE_SORT_THREADS),
-    ):
-        yield
-
-
-@contextmanager
 def indexes_set_aside(conn: Connection, table: Table) -> Iterator[None]:
     """Drop the table's secondary indexes (and on PostgreSQL its foreign keys) for a bulk load,
     and build them again after it.
@@ -223,7 +210,13 @@ def indexes_set_aside(conn: Connection, table: Table) -> Iterator[None]:
     for name, _ in keys:
         conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}")
     yield
-    with index_builds(conn):
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+    # Helper threads sort the entries in runs the size of the cache: small runs are fastest.
+    with (
+        _sqlite_pragma(conn, "cache_size", SQLITE_SORT_CACHE_KIB),
+        _sqlite_pragma(conn, "threads", SQLITE_SORT_THREADS),
+    ):
         for _, sql in found:
             conn.exec_driver_sql(sql)
     for name, definition in keys:
@@ -282,38 +275,30 @@ def _insert_sqlite(conn, table, frame, chunk_rows, progress) -> int:
     of hundreds of rows does that once (about 2x faster for a million orders). A value every
     row of a chunk shares (a default, NULL) is bound once, by number, and not once per row.
     """
+    quote = conn.dialect.identifier_preparer.quote
     driver = conn.connection.driver_connection
     limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     written = 0
     with closing(driver.cursor()) as cursor:
         for chunk in chunks(frame, chunk_rows):
-            for sql, values in _sqlite_statements(conn, table, chunk, limit):
-                cursor.execute(sql, values)
+            names, columns = _driver_arrays(conn, table, chunk)
+            into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
+            shared = [i for i, values in enumerate(columns) if _one_value(values)]
+            varying = [i for i in range(len(columns)) if i not in shared]
+            head = [columns[i][0] for i in shared]
+            width = len(varying)
+            per_statement = max(1, min(ROWS_PER_STATEMENT, (limit - len(head)) // max(width, 1)))
+            flat = np.empty((len(chunk), width), dtype=object)
+            for j, i in enumerate(varying):
+                flat[:, j] = columns[i]
+            for start in range(0, len(chunk), per_statement):
+                rows = flat[start : start + per_statement]
+                sql = into + _values_sql(len(names), tuple(shared), len(rows))
+                cursor.execute(sql, head + rows.ravel().tolist())
             written += len(chunk)
             if progress:
                 progress(len(chunk))
     return written
-
-
-def _sqlite_statements(conn, table, chunk: pd.DataFrame, limit: int) -> list[tuple[str, list]]:
-    """The chunk's rows as INSERT statements of a few hundred rows each, with their values."""
-    quote = conn.dialect.identifier_preparer.quote
-    names, columns = _driver_arrays(conn, table, chunk)
-    into = f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) VALUES "
-    shared = [i for i, values in enumerate(columns) if _one_value(values)]
-    varying = [i for i in range(len(columns)) if i not in shared]
-    head = [columns[i][0] for i in shared]
-    width = len(varying)
-    per_statement = max(1, min(ROWS_PER_STATEMENT, (limit - len(head)) // max(width, 1)))
-    flat = np.empty((len(chunk), width), dtype=object)
-    for j, i in enumerate(varying):
-        flat[:, j] = columns[i]
-    made = []
-    for start in range(0, len(chunk), per_statement):
-        rows = flat[start : start + per_statement]
-        sql = into + _values_sql(len(names), tuple(shared), len(rows))
-        made.append((sql, head + rows.ravel().tolist()))
-    return made
 
 
 ROWS_PER_STATEMENT = 500

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import date, datetime
 
 import numpy as np
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import audit, demo_aftercare, demo_stock
-from core.bulk import gather_statistics, index_builds, large_cache, write_frame
+from core.bulk import gather_statistics, indexes_set_aside, large_cache, write_frame
 from core.db import session_scope
 from core.demo_catalogue import Catalogue, build
 from core.demo_customers import WINDOW_DAYS, as_dates, customers_frame, ids, pick, traits
@@ -160,18 +161,15 @@ def write(
                 continue
             total = len(frame)
             # Building a secondary index once after the load beats growing it row by row.
-            indexes = list(table.indexes) if total > REBUILD_INDEXES_ABOVE else []
-            for index in indexes:
-                index.drop(conn)
+            large = total > REBUILD_INDEXES_ABOVE
+            aside = indexes_set_aside(conn, table) if large else nullcontext()
 
             def step(rows: int, name: str = table.name, total: int = total) -> None:
                 if progress:
                     progress(name, rows, total)
 
-            written[table.name] = write_frame(conn, table, frame, update=False, progress=step)
-            with index_builds(conn):
-                for index in indexes:
-                    index.create(conn)
+            with aside:
+                written[table.name] = write_frame(conn, table, frame, update=False, progress=step)
         gather_statistics(conn, list(written), rows=sum(written.values()))
         if now is not None:
             with Session(bind=conn) as session:

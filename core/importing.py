@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import logging
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from hashlib import sha1
@@ -110,9 +110,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
             names = next(csv.reader(file), [])
-        if names and len(set(names)) == len(names) and _quotes_close(path):
+        data = path.read_bytes()
+        # A quote left open: arrow would take the cut-off last value as it is.
+        if names and len(set(names)) == len(names) and data.count(b'"') % 2 == 0:
             table = pa_csv.read_csv(
-                path,
+                pa.BufferReader(data),
                 parse_options=pa_csv.ParseOptions(newlines_in_values=True),
                 convert_options=pa_csv.ConvertOptions(
                     column_types=dict.fromkeys(names, pa.string())
@@ -123,15 +125,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except (UnicodeDecodeError, csv.Error, pa.ArrowException):
         pass
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-
-
-def _quotes_close(path: Path) -> bool:
-    """Whether every quote the file opens is closed (arrow takes a cut-off last value as it is)."""
-    count = 0
-    with path.open("rb") as file:
-        while block := file.read(1 << 24):
-            count += block.count(b'"')
-    return count % 2 == 0
 
 
 def import_file(
@@ -218,14 +211,9 @@ def _upsert(
 
 def _insert(conn: Connection, table, frame: pd.DataFrame, progress) -> None:
     """Insert new rows; into an empty table, with its secondary indexes built after the rows."""
-    aside = indexes_set_aside if is_empty(conn, table) else _as_they_are
-    with aside(conn, table):
+    aside = indexes_set_aside(conn, table) if is_empty(conn, table) else nullcontext()
+    with aside:
         write_frame(conn, table, frame, update=False, progress=progress)
-
-
-@contextmanager
-def _as_they_are(_conn: Connection, _table) -> Iterator[None]:
-    yield
 
 
 def _complete(
