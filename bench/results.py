@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import time
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 STAGES = [
     "demo generation",
@@ -32,6 +36,7 @@ MACHINES = [
     "database",
     "date",
     "load",
+    "CPU check s",
     "CPU",
     "cores",
     "RAM GiB",
@@ -47,7 +52,9 @@ in its own process on a scratch database; a run replaces the rows of its own sta
 database and keeps the rest; each row carries the date it was measured. Seconds are
 the timed part of each stage only (not its setup); peak memory is the stage process's peak
 resident memory; `load` is the machine's 1-minute load average when the run began (on
-2 cores, above 1 means others' work shared the machine); `rows` is what the stage handled (see "How big can it get" in the README);
+2 cores, above 1 means others' work shared the machine); `CPU check s` is how long the same fixed
+piece of work (a Python loop, a sort, counting text ids) took just before the stages: machines
+that report the same CPU name can differ twofold, and this tells them apart; `rows` is what the stage handled (see "How big can it get" in the README);
 "console pages" gives the slowest data function's median and the sum of all their medians.
 """
 
@@ -143,8 +150,35 @@ def _read(path: str, prefix: str) -> str:
     return ""
 
 
-def machine_info(size: str, database: str, day: str, postgresql: str = "not used") -> dict:
-    """What the run ran on: CPU model, cores, RAM, OS, Python and database versions."""
+def cpu_check_seconds() -> float:
+    """Seconds for a fixed piece of work of the kinds the stages do: a Python loop, a sort of
+    floats, and counting text ids. The best of three, so that a moment's noise counts less."""
+    rng = np.random.default_rng(0)
+    floats = rng.random(5_000_000)
+    ids = pd.Series(rng.integers(0, 200_000, 1_000_000)).map("C{:07d}".format)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(2_000_000):
+            total += i
+        np.sort(floats)
+        ids.value_counts()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def machine_info(
+    size: str,
+    database: str,
+    day: str,
+    *,
+    load: float,
+    cpu_check: float,
+    postgresql: str = "not used",
+) -> dict:
+    """What the run ran on: the load and CPU check when it began, CPU model, cores, RAM, OS,
+    Python and database versions."""
     memory = _read("/proc/meminfo", "MemTotal")
     ram = f"{int(memory.split()[0]) / 1024**2:.1f}" if memory else "?"
     os_name = _read("/etc/os-release", "PRETTY_NAME=").strip('"') or platform.system()
@@ -152,7 +186,8 @@ def machine_info(size: str, database: str, day: str, postgresql: str = "not used
         "size": size,
         "database": database,
         "date": day,
-        "load": f"{os.getloadavg()[0]:.1f}",
+        "load": f"{load:.1f}",
+        "CPU check s": f"{cpu_check:.2f}",
         "CPU": _read("/proc/cpuinfo", "model name") or platform.processor() or "?",
         "cores": str(os.cpu_count()),
         "RAM GiB": ram,

@@ -154,6 +154,8 @@ def main() -> None:
     if "import" in chosen:
         fresh_database(import_url)
     day = datetime.now(UTC).date().isoformat()
+    load = os.getloadavg()[0]
+    cpu_check = results.cpu_check_seconds()
     customers = results.size_customers(args.size)
     figures = []
     try:
@@ -183,7 +185,9 @@ def main() -> None:
                 if stage in chosen:
                     remove_sqlite(made_url)
     pg = postgresql_version(url) if args.db == "postgresql" else "not used"
-    machine = results.machine_info(args.size, args.db, day, postgresql=pg)
+    machine = results.machine_info(
+        args.size, args.db, day, load=load, cpu_check=cpu_check, postgresql=pg
+    )
     existing = args.results.read_text() if args.results.exists() else ""
     args.results.write_text(results.merge(existing, figures, machine))
     print(f"\n{len(figures)} rows written to {args.results}")

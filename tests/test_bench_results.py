@@ -83,3 +83,27 @@ def test_sizes_are_named_and_an_unknown_one_is_refused():
     assert results.size_customers("1M") == 1_000_000
     with pytest.raises(ValueError, match="choose one of 10k, 100k, 1m"):
         results.size_customers("2m")
+
+
+
+OLD_RESULTS = """## Figures
+
+| stage | size | database | seconds | peak memory MB | rows | rows/s | date |
+|---|---|---|---|---|---|---|---|
+| scoring | 10k | sqlite | 2.0 | 100 | 1,000 | 500 | 2026-11-20 |
+
+## Machines
+
+| size | database | date | load | CPU | cores | RAM GiB | OS | Python | SQLite | PostgreSQL |
+|---|---|---|---|---|---|---|---|---|---|---|
+| 10k | sqlite | 2026-11-20 | 0.5 | AMD EPYC | 2 | 23.5 | Debian | 3.11.7 | 3.40.1 | not used |
+"""
+
+
+def test_machines_written_before_the_cpu_check_keep_their_rows_with_it_blank():
+    machine = results.machine_info("1m", "sqlite", "2026-11-27", load=0.4, cpu_check=1.234)
+    text = results.merge(OLD_RESULTS, [_row("scoring", "1m", 90.0)], machine)
+    machines = {m["size"]: m for m in results.parse_table(text, "Machines")}
+    assert (machines["1m"]["CPU check s"], machines["1m"]["load"]) == ("1.23", "0.4")
+    assert (machines["10k"]["CPU check s"], machines["10k"]["CPU"]) == ("", "AMD EPYC")
+    assert [r["size"] for r in results.parse_table(text, "Figures")] == ["10k", "1m"]
