@@ -85,7 +85,6 @@ def test_sizes_are_named_and_an_unknown_one_is_refused():
         results.size_customers("2m")
 
 
-
 OLD_RESULTS = """## Figures
 
 | stage | size | database | seconds | peak memory MB | rows | rows/s | date |
