@@ -63,9 +63,10 @@ def _read_sqlite(
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
-# Reads that run at once beside the caller: on SQLite one per core of a 2-core machine (each
-# in its own reader process); on PostgreSQL one, as two at once in this process each hold an
-# Arrow table beside its frame (a million customers' scoring then peaked at 4.3 GiB, not 3.5).
+# Reads that run at once beside the caller by default: on SQLite one per core of a 2-core
+# machine (each in its own reader process); on PostgreSQL one, as two at once in this process
+# each hold an Arrow table beside its frame (a million customers' scoring then peaked at 4.3
+# GiB, not 3.5). A caller with memory to spare asks for two (`at_once`).
 READERS = {"sqlite": 2, "postgresql": 1}
 
 
@@ -83,16 +84,19 @@ class Staged:
 
 
 @contextmanager
-def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
+def reading_beside(
+    conn: Connection, *, at_once: int | None = None
+) -> Iterator[Callable[[Select], Staged]]:
     """Submit reads that run elsewhere while this thread goes on; each read's frame is ready
     when its `result()` is asked for.
 
     Each read runs through an ADBC driver (`core.arrow_reads`), which returns Arrow columns:
     no Python object per value, 2.5-3x faster than fetching rows here, with no GIL to share.
-    On a SQLite file the reads run in reader processes, two at once; on PostgreSQL in a thread
-    here, one at a time (see READERS). Another connection sees committed data only, so that needs
-    nothing written yet in `conn`'s transaction (and, on PostgreSQL, its default READ
-    COMMITTED isolation: each statement sees the latest committed data anyway); see
+    On a SQLite file the reads run in reader processes, two at once; on PostgreSQL in threads
+    here, one at a time (see READERS); `at_once` says how many instead. Another connection
+    sees committed data only, so that needs nothing written yet in `conn`'s transaction (and,
+    on PostgreSQL, its default READ COMMITTED isolation: each statement sees the latest
+    committed data anyway); see
     `_sees_the_same`. Otherwise each read runs here at once, in the order submitted, as does
     a read the SQLite driver cannot type (on `result()`).
     """
@@ -108,7 +112,7 @@ def reading_beside(conn: Connection) -> Iterator[Callable[[Select], Staged]]:
     reads: list[Future] = []
     staged: list[Staged] = []
     # Threads that wait for the reads (no GIL held while waiting).
-    waiters = ThreadPoolExecutor(max_workers=READERS[conn.dialect.name])
+    waiters = ThreadPoolExecutor(max_workers=at_once or READERS[conn.dialect.name])
 
     def stage(statement: Select) -> Staged:
         read = waiters.submit(_frame_read_by, reader, statement)

@@ -4,6 +4,7 @@ a read in a reader process gives the frame the caller's own read gives."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import date
 
 import adbc_driver_manager
@@ -67,6 +68,35 @@ def test_a_read_beside_sees_the_committed_data(engine, monkeypatch):
     # Both were read through a driver of Arrow columns (on SQLite in reader processes), none
     # here row by row.
     assert rows == [] and len(driver) == 2
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_at_once_says_how_many_reads_run_together(engine, monkeypatch, at_once):
+    """Each read waits until `at_once` reads have begun: the block finishes only if that many
+    run together, and never more do."""
+    together = threading.Barrier(at_once, timeout=10)
+    running, most = [0], [0]
+    lock = threading.Lock()
+    for name in ("read", "read_postgresql"):
+        original = getattr(arrow_reads, name)
+
+        def spy(*args, original=original):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            together.wait()
+            try:
+                return original(*args)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+        monkeypatch.setattr(arrow_reads, name, spy)
+    with engine.connect() as conn:
+        with reading_beside(conn, at_once=at_once) as beside:
+            reads = [beside(select(SUPPLIERS.c.supplier_id)) for _ in range(4)]
+        assert all(read.result().empty for read in reads)
+    assert most[0] == at_once
 
 
 def test_after_a_write_in_the_transaction_the_read_runs_here_and_sees_it(engine, monkeypatch):
