@@ -22,11 +22,22 @@ def test_member_is_numpy_isin(values, allowed):
     assert np.array_equal(codes.member(a, b), np.isin(a, b))
 
 
+@settings(max_examples=60, deadline=None)
+@given(values=keys)
+def test_grouped_is_pd_factorize_sorted(values):
+    array = np.array(values, dtype=np.int64)
+    positions, distinct = codes.grouped(array)
+    expected_positions, expected_distinct = pd.factorize(array, sort=True)
+    assert np.array_equal(positions, expected_positions)
+    assert np.array_equal(distinct, expected_distinct)
+
+
 def test_empty_inputs():
     empty = np.array([], dtype=np.int64)
     assert codes.distinct(empty).size == 0
     assert not codes.member(np.array([1, 2]), empty).any()
     assert codes.member(empty, np.array([1])).size == 0
+    assert all(part.size == 0 for part in codes.grouped(empty))
 
 
 ids = st.lists(st.one_of(st.none(), st.sampled_from(["c1", "c10", "c2", "a", "b"])), max_size=40)

@@ -9,7 +9,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from core.codes import encode
+from core.codes import encode, grouped
 
 FACT_COLUMNS = [
     "customer_id",
@@ -120,7 +120,7 @@ def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         return empty, empty
     width = np.int64(len(skus))
     # Units per (customer, SKU), the pairs in customer then SKU order; hashing beats sorting rows.
-    inverse, pair = pd.factorize(customer_code.astype(np.int64) * width + sku_code, sort=True)
+    inverse, pair = grouped(customer_code.astype(np.int64) * width + sku_code)
     quantity = history["quantity"].fillna(0).to_numpy(dtype=float)
     units = np.bincount(inverse, weights=quantity, minlength=len(pair))
     pair_customer, pair_sku = pair // width, pair % width
@@ -131,10 +131,10 @@ def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     firsts = best[_group_starts(pair_customer[best])]
     favourite = pd.Series(skus[pair_sku[firsts]], index=customers[pair_customer[firsts]])
     # The latest day, then the highest SKU id on it: one maximum of (day, SKU) per customer.
-    days = pd.to_datetime(history["ordered_date"]).to_numpy(dtype="datetime64[ns]")
-    day_rank = pd.factorize(days, sort=True)[0].astype(np.int64)
+    days = pd.to_datetime(history["ordered_date"]).to_numpy(dtype="datetime64[D]")
+    day = days.astype(np.int64) - days.min().astype(np.int64)  # 0 for the first day
     latest = np.full(len(customers), -1, dtype=np.int64)
-    np.maximum.at(latest, customer_code, day_rank * width + sku_code)
+    np.maximum.at(latest, customer_code, day * width + sku_code)
     last = pd.Series(skus[latest % width], index=customers)
     return favourite, last
 
