@@ -29,7 +29,10 @@ st.dataframe(
     hide_index=True,
     column_config={
         "campaign_type": "Campaign",
+        "status": "Status",
+        "send_date": st.column_config.DateColumn("Sends", format="ddd D MMM"),
         "discount_pct": st.column_config.NumberColumn("Discount", format="%.0f%%"),
+        "audience_cap": st.column_config.NumberColumn("Audience cap", format="%d"),
         "audience_size": "Audience",
         "holdout_size": "Holdout",
         "suppressed_size": "Suppressed",
@@ -37,6 +40,8 @@ st.dataframe(
         "expected_cost": st.column_config.NumberColumn("Discount cost", format="dollar"),
         "expected_revenue": st.column_config.NumberColumn("Expected revenue", format="dollar"),
         "needs_manager_approval": "Manager needed",
+        "reviewed_by": "Reviewed by",
+        "review_reason": "Review reason",
     },
 )
 
