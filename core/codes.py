@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+
+from core.reading import arrow_strings
 
 
 def distinct(keys: np.ndarray) -> np.ndarray:
@@ -77,3 +80,23 @@ def encode_together(*columns: pd.Series) -> tuple[list[np.ndarray], pd.Index]:
         lookup = np.append(uniques.get_indexer(own), -1)  # code -1 stays -1
         remapped.append(lookup[codes])
     return remapped, uniques
+
+
+def positions(keys: pd.Series, values: pd.Series | pd.Index) -> np.ndarray:
+    """Per key, the position of the same id among `values` (distinct), -1 where absent: Arrow's
+    hash lookup of the strings, about twice as fast as pandas' `get_indexer` or `map`."""
+    found = pc.index_in(arrow_strings(pd.Series(keys)), value_set=arrow_strings(pd.Series(values)))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def by_id(keys: pd.Series, ids: pd.Series | pd.Index, values) -> np.ndarray:
+    """Each key's value, `values` being aligned with the distinct `ids`; NaN where the key is
+    not among them: `keys.map(pd.Series(values, index=ids))` by `positions`."""
+    return taken(values, positions(keys, ids))
+
+
+def taken(values, at: np.ndarray) -> np.ndarray:
+    """`values` at positions `at`, NaN where a position is -1 (floats stay floats)."""
+    values = np.asarray(values)
+    missing = np.array([np.nan], dtype=values.dtype if values.dtype.kind == "f" else object)
+    return np.concatenate([values.astype(missing.dtype, copy=False), missing])[at]

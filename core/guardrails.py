@@ -17,7 +17,7 @@ import pandas as pd
 
 from core import forecast, substitutes
 from core.campaign_config import CampaignConfig
-from core.codes import encode
+from core.codes import by_id, encode
 
 STOCK_CAP = "audience capped: expected pull would exceed the "
 SUPPRESSED_COLUMNS = ["customer_id", "campaign_type", "sku", "holdout", "reason"]
@@ -205,13 +205,14 @@ def screen(
         suppressed.append(out)
 
     by_customer = _pause_reasons(pauses, "customer")
-    reasons = frame["customer_id"].astype(str).map(by_customer)
-    frame, out = _split(frame, reasons.notna(), reasons)
-    suppressed.append(out)
+    if by_customer:
+        reasons = frame["customer_id"].astype(str).map(by_customer)
+        frame, out = _split(frame, reasons.notna(), reasons)
+        suppressed.append(out)
 
     consent = customers.set_index("customer_id")
     channel = choose_channel(consent, config.channels)
-    frame["channel"] = frame["customer_id"].map(channel)
+    frame["channel"] = by_id(frame["customer_id"], consent.index, channel.to_numpy(dtype=object))
     no_channel = "the customer has not consented to any channel"
     frame, out = _split(frame, frame["channel"].isna(), no_channel)
     suppressed.append(out)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from core import bandit, guardrails
 from core.campaign_config import CampaignConfig
+from core.codes import by_id
 
 SERVICE_RECOVERY_PRIORITY = 1e6  # an apology goes before any promotion when money or stock is short
 
@@ -27,16 +28,9 @@ def economics(chosen: pd.DataFrame, facts: pd.DataFrame, config: CampaignConfig)
     has_sku = frame["sku"].notna().to_numpy()
     discount = frame["discount_pct"].to_numpy(dtype=float) / 100.0
     price = frame["price"].to_numpy(dtype=float)
-    avg_order = (
-        frame["customer_id"]
-        .map(
-            (facts["total_spend"] / facts["n_orders"].where(facts["n_orders"] > 0)).set_axis(
-                facts["customer_id"]
-            )
-        )
-        .fillna(0.0)
-        .to_numpy()
-    )
+    per_order = facts["total_spend"] / facts["n_orders"].where(facts["n_orders"] > 0)
+    avg_order = by_id(frame["customer_id"], facts["customer_id"], per_order.to_numpy(dtype=float))
+    avg_order = np.where(np.isnan(avg_order), 0.0, avg_order)
     units = np.where(has_sku, uptake * config.units_per_conversion, 0.0)
     frame["expected_units"] = units
     frame["expected_revenue"] = np.where(

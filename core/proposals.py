@@ -35,6 +35,7 @@ from core import (
 )
 from core.campaign_config import CampaignConfig, load_config
 from core.campaigns import Status
+from core.codes import by_id
 from core.errors import InvalidInput
 from core.roles import SYSTEM, Actor, Permission, require
 
@@ -211,9 +212,7 @@ def plan(
 
     step("choosing campaigns")
     scored = inputs.scored_facts()
-    kept["context"] = kept["customer_id"].map(
-        bandit.contexts(scored).set_axis(scored["customer_id"])
-    )
+    kept["context"] = by_id(kept["customer_id"], scored["customer_id"], bandit.contexts(scored))
     priors = {name: config.campaign(name).prior_uptake for name in playbook.CAMPAIGNS}
     model = bandit.fit(data.outcomes, priors=priors, strength=config.prior_strength)
     rng = np.random.default_rng(seed if seed is not None else zlib.crc32(week.encode()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.codes import encode_together, member
+from core.codes import encode_together, member, positions
 
 _PREFIX = "substitute "
 
@@ -15,8 +15,8 @@ def _owns(customers: pd.Series, skus: pd.Series, owned: pd.DataFrame) -> np.ndar
     if all(isinstance(owned[c].dtype, pd.CategoricalDtype) for c in ("customer_id", "sku")):
         # The order lines' categories are the code space: look the ids up, hash nothing new.
         who, what = owned["customer_id"].cat, owned["sku"].cat
-        customer = who.categories.get_indexer(customers)
-        sku = what.categories.get_indexer(skus)
+        customer = positions(customers, who.categories)
+        sku = positions(skus, what.categories)
         width = np.int64(len(what.categories))
         owner, owned_sku = who.codes.to_numpy(), what.codes.to_numpy()
         known = (owner >= 0) & (owned_sku >= 0)

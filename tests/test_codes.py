@@ -63,3 +63,24 @@ def test_encode_together_gives_equal_values_equal_sorted_codes(left, right):
     for column, found in ((a, left_codes), (b, right_codes)):
         decoded = [uniques[c] if c >= 0 else None for c in found]
         assert decoded == [None if pd.isna(v) else v for v in column]
+
+
+names = st.lists(st.sampled_from(["c1", "c10", "c2", "a", "b", "é"]), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=names, ids=names)
+def test_by_id_is_series_map(keys, ids):
+    ids = list(dict.fromkeys(ids))  # distinct, as an index to map by
+    keys = pd.Series(keys, dtype=object)
+    numbers = np.arange(len(ids), dtype=float) / 2
+    texts = np.array([f"value of {i}" for i in ids], dtype=object)
+    for values in (numbers, texts):
+        expected = keys.map(pd.Series(values, index=pd.Index(ids, dtype=object)))
+        got = codes.by_id(keys, pd.Index(ids, dtype=object), values)
+        assert pd.Series(got, dtype=object).isna().tolist() == expected.isna().tolist()
+        found = expected.notna().to_numpy()
+        assert got[found].tolist() == expected[found].tolist()
+    assert codes.positions(keys, pd.Index(ids, dtype=object)).tolist() == [
+        ids.index(k) if k in ids else -1 for k in keys
+    ]

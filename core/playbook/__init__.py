@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from core.campaign_config import CampaignConfig
+from core.codes import positions, taken
 from core.playbook import (
     cross_sell,
     first_to_repeat,
@@ -64,11 +65,12 @@ def _score_words(inputs: PlaybookInputs, customer_ids: pd.Series) -> pd.Series:
         for c in ("customer_id", "churn_probability", "risk_band", "expected_value", "reasons")
         if c in scores
     ]
-    # One join, not a lookup per column: candidates repeat customers, scores are unique.
-    joined = pd.DataFrame({"customer_id": customer_ids.to_numpy()}).merge(
-        scores[columns], on="customer_id", how="left"
+    # Candidates repeat customers, scores are unique: each candidate's score row, found once.
+    at = positions(customer_ids, scores["customer_id"])
+    joined = pd.DataFrame(
+        {c: taken(scores[c], at) for c in columns if c != "customer_id"},
+        index=customer_ids.index,
     )
-    joined.index = customer_ids.index
     probability = joined["churn_probability"]
     words = (
         "; churn risk "

@@ -28,10 +28,8 @@ def due_dates(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["customer_id", "sku", "last_bought", "cycle_days", "due", "purchases"]
         )
-    bought = _per_customer_and_sku(lines)
-    bought["default_cycle"] = bought["sku"].map(
-        consumables.drop_duplicates("sku").set_index("sku")["replenishment_days"]
-    )
+    usual = consumables.drop_duplicates("sku").set_index("sku")["replenishment_days"]
+    bought = _per_customer_and_sku(lines, usual)
     span = (pd.to_datetime(bought["last_bought"]) - pd.to_datetime(bought["first_bought"])).dt.days
     own = span / (bought["purchases"] - 1).where(bought["purchases"] > 1)
     use_own = (bought["purchases"] >= params.min_purchases_for_own_cycle) & (own > 0)
@@ -44,9 +42,10 @@ def due_dates(inputs: PlaybookInputs, params: Replenishment) -> pd.DataFrame:
     return bought
 
 
-def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
-    """first_bought, last_bought and purchases (distinct orders) per (customer_id, sku), in
-    id order; sorted integer codes stand in for the id strings."""
+def _per_customer_and_sku(lines: pd.DataFrame, usual: pd.Series) -> pd.DataFrame:
+    """first_bought, last_bought, purchases (distinct orders) and the SKU's usual cycle
+    (`usual`, by SKU) per (customer_id, sku), in id order; sorted integer codes stand in for
+    the id strings."""
     customer_code, customers = encode(lines["customer_id"], sort=True)
     sku_code, skus = encode(lines["sku"], sort=True)
     key = customer_code.astype(np.int64) * np.int64(len(skus)) + sku_code
@@ -62,13 +61,17 @@ def _per_customer_and_sku(lines: pd.DataFrame) -> pd.DataFrame:
     else:
         bought = np.unique(np.stack([key, order_code], axis=1), axis=0)[:, 0]
     first_rows, last_rows = order[starts], order[ends]
+    group_sku = sku_code[first_rows]
+    # `bought` is sorted: each pair's purchases are the length of its run.
+    runs = np.flatnonzero(np.r_[True, bought[1:] != bought[:-1], True])
     return pd.DataFrame(
         {
             "customer_id": customers[customer_code[first_rows]],
-            "sku": skus[sku_code[first_rows]],
+            "sku": skus[group_sku],
             "first_bought": dates.to_numpy()[first_rows],
             "last_bought": dates.to_numpy()[last_rows],
-            "purchases": np.unique(bought, return_counts=True)[1].astype(np.int64),
+            "purchases": np.diff(runs).astype(np.int64),
+            "default_cycle": usual.reindex(skus).to_numpy()[group_sku],
         }
     )
 
