@@ -25,7 +25,9 @@ week = st.selectbox("Week", weeks)
 with db.session() as session:
     campaigns = views.week_campaigns(session, week=week)
 st.dataframe(
-    campaigns.drop(columns=["id", "version", "reviewed_at"]),
+    campaigns.drop(columns=["id", "version", "reviewed_at"]).assign(
+        campaign_type=campaigns["campaign_type"].map(fmt.campaign)
+    ),
     hide_index=True,
     column_config={
         "campaign_type": "Campaign",
@@ -46,7 +48,7 @@ st.dataframe(
 )
 
 labels = {
-    int(row.id): f"{row.campaign_type.replace('_', ' ').capitalize()} · {row.status}"
+    int(row.id): f"{fmt.campaign(row.campaign_type)} · {row.status}"
     for row in campaigns.itertuples()
 }
 waiting = [i for i, row in enumerate(campaigns.itertuples()) if row.status in views.DECIDABLE]
@@ -65,9 +67,11 @@ with db.session() as session:
     state, decidable = views.approval_state(campaign, actor)
     may_approve = decidable and manager_approval.may_approve(campaign, actor)
 seen = feedback.seen_version(f"campaign-{campaign_id}", campaign.version)
-name = campaign.campaign_type.replace("_", " ")
+name = fmt.campaign(campaign.campaign_type).lower()
 
-st.subheader(f"{name.capitalize()} · {campaign.week} · sends {campaign.send_date:%a %d %b}")
+st.subheader(
+    f"{fmt.campaign(campaign.campaign_type)} · {campaign.week} · sends {campaign.send_date:%a %d %b}"
+)
 m = st.columns(6)
 m[0].metric("Audience", fmt.count(campaign.audience_size))
 m[1].metric("Holdout", fmt.count(campaign.holdout_size))

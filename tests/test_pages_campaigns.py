@@ -68,9 +68,9 @@ def test_planner_sees_the_week_with_money_audience_and_stock_chart(week):
     test.run()
     assert not test.exception
     assert set(test.dataframe[0].value["campaign_type"]) == {
-        "first_to_repeat",
-        "service_recovery",
-        "win_back",
+        "First to repeat",
+        "Service recovery",
+        "Win back",
     }
     metrics = {m.label for m in test.metric}
     assert {"Audience", "Holdout", "Offer", "Expected uptake", "Discount cost"} <= metrics

@@ -13,3 +13,8 @@ def share(value: float | None) -> str:
 
 def money(value: float | None) -> str:
     return "-" if value is None else f"${value:,.0f}"
+
+
+def campaign(campaign_type: str) -> str:
+    """A campaign type in words: "cross_sell" -> "Cross sell"."""
+    return campaign_type.replace("_", " ").capitalize()
