@@ -1,7 +1,9 @@
-"""Set operations on integer key arrays by sorting.
+"""Set operations on integer key arrays by sorting, and lookups of string ids through Arrow.
 
 numpy 2's `np.unique` (values only) and `np.isin` go through a hash table that is many times
-slower than a sort on millions of int64 keys; these give the same answers by sorting.
+slower than a sort on millions of int64 keys; these give the same answers by sorting. Looking
+up a million customer ids among a million is about twice as fast in Arrow's hash table as in
+pandas' (`positions`, `by_id`).
 """
 
 from __future__ import annotations

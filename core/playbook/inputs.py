@@ -119,7 +119,7 @@ def _favourite_and_last(history: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         empty = pd.Series(skus[:0], index=customers[:0])
         return empty, empty
     width = np.int64(len(skus))
-    # Units per (customer, SKU), the pairs in customer then SKU order; hashing beats sorting rows.
+    # Units per (customer, SKU), the pairs in customer then SKU order (their int64 keys sorted).
     inverse, pair = grouped(customer_code.astype(np.int64) * width + sku_code)
     quantity = history["quantity"].fillna(0).to_numpy(dtype=float)
     units = np.bincount(inverse, weights=quantity, minlength=len(pair))
