@@ -54,8 +54,9 @@ the timed part of each stage only (not its setup); peak memory is the stage proc
 resident memory; `load` is the machine's 1-minute load average when the run began (on
 2 cores, above 1 means others' work shared the machine); `CPU check s` is how long the same
 fixed piece of work (a Python loop, a sort, counting text ids) took when the run began:
-machines that report the same CPU name can differ twofold, and this tells them apart; `rows` is
-what the stage handled (see "How big can it get" in the README); "console pages" gives the
+machines that report the same CPU name can differ twofold, and this tells apart those whose
+CPUs differ (not those whose memory is slow to touch for the first time); `rows` is what the
+stage handled (see "How big can it get" in the README); "console pages" gives the
 slowest data function's median and the sum of all their medians.
 """
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core import tables
+from core.codes import positions
 from core.reading import arrow_strings, reading_beside
 
 log = logging.getLogger(__name__)
@@ -190,12 +191,6 @@ def _frame(frames: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
     return frame.assign(**{c: None for c in missing}) if missing else frame
 
 
-def _positions(keys: pd.Series, table: pa.Array) -> np.ndarray:
-    """Per key, its position in `table` (unique strings), -1 where absent; Arrow's hash lookup."""
-    found = pc.index_in(arrow_strings(keys), value_set=table)
-    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _join(right: pd.Series, *lefts: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per left key column, the row positions of its inner join with `right`, like a merge."""
     table = arrow_strings(right)
@@ -240,7 +235,7 @@ class _Index:
         self._table = arrow_strings(ids.to_series())
 
     def codes(self, customer_ids: pd.Series) -> np.ndarray:
-        return _positions(customer_ids, self._table)
+        return positions(customer_ids, self._table)
 
     def count(self, codes: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         keep = codes >= 0 if mask is None else (codes >= 0) & mask

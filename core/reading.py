@@ -96,9 +96,8 @@ def reading_beside(
     here, one at a time (see READERS); `at_once` says how many instead. Another connection
     sees committed data only, so that needs nothing written yet in `conn`'s transaction (and,
     on PostgreSQL, its default READ COMMITTED isolation: each statement sees the latest
-    committed data anyway); see
-    `_sees_the_same`. Otherwise each read runs here at once, in the order submitted, as does
-    a read the SQLite driver cannot type (on `result()`).
+    committed data anyway); see `_sees_the_same`. Otherwise each read runs here at once, in
+    the order submitted, as does a read the SQLite driver cannot type (on `result()`).
     """
     reader = _beside_reader(conn)
     if reader is None:

@@ -67,11 +67,10 @@ with db.session() as session:
     state, decidable = views.approval_state(campaign, actor)
     may_approve = decidable and manager_approval.may_approve(campaign, actor)
 seen = feedback.seen_version(f"campaign-{campaign_id}", campaign.version)
-name = fmt.campaign(campaign.campaign_type).lower()
+title = fmt.campaign(campaign.campaign_type)
+name = title.lower()
 
-st.subheader(
-    f"{fmt.campaign(campaign.campaign_type)} · {campaign.week} · sends {campaign.send_date:%a %d %b}"
-)
+st.subheader(f"{title} · {campaign.week} · sends {campaign.send_date:%a %d %b}")
 m = st.columns(6)
 m[0].metric("Audience", fmt.count(campaign.audience_size))
 m[1].metric("Holdout", fmt.count(campaign.holdout_size))

@@ -63,7 +63,7 @@ def show(story: CustomerStory) -> None:
 
 def describe_offer(offer: pd.Series) -> str:
     """The offer in a line: campaign, SKU, discount or credit, channel, send date, status."""
-    parts = [offer["campaign_type"].replace("_", " ")]
+    parts = [fmt.campaign(offer["campaign_type"]).lower()]
     if offer["sku"]:
         parts.append(f"on {offer['sku']}")
     if offer["discount_pct"]:
